@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install everything the tests need on a fresh Debian machine, then run the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v chromium >/dev/null; then
+  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+  $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium chromium-driver
+fi
+bash scripts/setup.sh requirements-dev.txt
+# MNIST: ../shared/data on this project's machines; elsewhere torchvision downloads it into ./data.
+if [ -z "${DIGITNET_DATA:-}" ] && [ -d ../shared/data/MNIST ]; then export DIGITNET_DATA=../shared/data; fi
+.venv/bin/python -m ruff check .
+.venv/bin/python -m pytest "$@"
