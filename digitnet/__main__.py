@@ -1,0 +1,88 @@
+"""Command line: `python -m digitnet predict IMAGE...` and `python -m digitnet evaluate --model cnn`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import torch
+
+from digitnet import models
+from digitnet.data import load_mnist, to_float
+from digitnet.predict import Predictor
+from digitnet.preprocess import InputError
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    predictor = Predictor(args.model, args.device)
+    failed = 0
+    if not args.json:
+        print(f"{'file':40s} {'digit':>5s} {'confidence':>10s}")
+    for path in args.images:
+        try:
+            p = predictor.predict(path)
+        except (InputError, OSError) as e:
+            failed += 1
+            print(f"{path}: error: {e}", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps({"file": path, **p.to_dict()}))
+        elif p.empty:
+            print(f"{path:40s} {'-':>5s} {'nothing drawn':>10s}")
+        else:
+            flag = "  (probably not a digit)" if p.not_a_digit else ""
+            print(f"{path:40s} {p.digit:>5d} {p.confidence:>10.1%}{flag}")
+    return 1 if failed else 0
+
+
+def confusion_matrix(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    return torch.bincount(true * 10 + pred, minlength=100).reshape(10, 10)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.ood:
+        from digitnet import ood_report
+
+        return ood_report.main(args)
+    predictor = Predictor(args.model, args.device)
+    x, y = load_mnist(train=False, root=args.data_dir)
+    t0 = time.perf_counter()
+    probs = torch.cat([predictor.probabilities(to_float(x[i : i + 1000])) for i in range(0, len(x), 1000)])
+    seconds = time.perf_counter() - t0
+    pred = probs.argmax(1)
+    acc = (pred == y).float().mean().item()
+    print(
+        f"model {args.model} on {predictor.device}: MNIST test accuracy {acc:.2%} ({int((pred == y).sum())}/{len(y)})"
+    )
+    print("confusion matrix (rows: true digit, columns: predicted)")
+    print("      " + "".join(f"{d:>6d}" for d in range(10)))
+    for d, row in enumerate(confusion_matrix(pred, y).tolist()):
+        print(f"{d:>6d}" + "".join(f"{v:>6d}" for v in row))
+    print(f"time: {seconds:.2f}s for {len(y)} images ({len(y) / seconds:,.0f} images/s)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m digitnet", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    pr = sub.add_parser("predict", help="classify image files")
+    pr.add_argument("images", nargs="+")
+    pr.add_argument("--json", action="store_true", help="one JSON object per line")
+    ev = sub.add_parser("evaluate", help="accuracy and confusion matrix on the MNIST test set")
+    ev.add_argument("--data-dir", help="MNIST folder (default: $DIGITNET_DATA, else ./data)")
+    ev.add_argument("--ood", action="store_true", help="the out-of-distribution report for every model")
+    for q in (pr, ev):
+        q.add_argument("--model", default="cnn", choices=list(models.ARCHITECTURES))
+        q.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
+    args = p.parse_args(argv)
+    try:
+        return cmd_predict(args) if args.command == "predict" else cmd_evaluate(args)
+    except models.WeightsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""Shared fixtures: the real MNIST test set (from $DIGITNET_DATA, else ./data, downloaded if absent)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from digitnet.data import load_mnist
+
+
+@pytest.fixture(scope="session")
+def mnist_test() -> tuple[torch.Tensor, torch.Tensor]:
+    """All 10,000 MNIST test images (uint8 N x 28 x 28) and labels."""
+    return load_mnist(train=False)
+
+
+@pytest.fixture(scope="session")
+def digit_files(tmp_path_factory, mnist_test) -> list[tuple[str, int]]:
+    """A few real MNIST test digits written as PNG files, with their labels."""
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("digits")
+    x, y = mnist_test
+    out = []
+    for i in (0, 1, 2, 3, 4, 7, 11, 18, 61, 99):
+        path = folder / f"test{i}_label{int(y[i])}.png"
+        Image.fromarray(x[i].numpy()).save(path)
+        out.append((str(path), int(y[i])))
+    return out

@@ -1,0 +1,66 @@
+"""`python -m digitnet predict/evaluate` as a user runs them: a real subprocess on real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "digitnet", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_predict_json_is_well_formed_and_right(digit_files):
+    r = run_cli("predict", "--json", *(p for p, _ in digit_files))
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == len(digit_files)
+    for line, (path, label) in zip(lines, digit_files, strict=True):
+        obj = json.loads(line)
+        assert obj["file"] == path
+        assert obj["digit"] == label
+        assert len(obj["probabilities"]) == 10
+        assert sum(obj["probabilities"]) == pytest.approx(1.0, abs=1e-4)
+        assert obj["confidence"] == max(obj["probabilities"])
+        assert obj["probabilities"].index(obj["confidence"]) == obj["digit"]
+
+
+def test_predict_table(digit_files):
+    path, label = digit_files[0]
+    r = run_cli("predict", "--model", "mlp", path)
+    assert r.returncode == 0, r.stderr
+    header, row = r.stdout.strip().splitlines()
+    assert header.split() == ["file", "digit", "confidence"]
+    assert row.split()[:2] == [path, str(label)] and row.split()[2].endswith("%")
+
+
+def test_bad_files_get_one_line_each_and_the_rest_still_run(digit_files, tmp_path):
+    text = tmp_path / "notes.png"
+    text.write_text("this is not an image")
+    missing = tmp_path / "missing.png"
+    good, label = digit_files[1]
+    r = run_cli("predict", "--json", str(text), good, str(missing))
+    assert r.returncode != 0
+    errors = r.stderr.strip().splitlines()
+    assert len(errors) == 2 and str(text) in errors[0] and str(missing) in errors[1]
+    assert "Traceback" not in r.stderr
+    (line,) = r.stdout.strip().splitlines()
+    assert json.loads(line)["digit"] == label
+
+
+def test_evaluate_prints_accuracy_and_confusion_matrix():
+    r = run_cli("evaluate", "--model", "mlp")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.splitlines()
+    acc_line = next(line for line in out if "accuracy" in line)
+    correct, total = acc_line.split("(")[1].rstrip(")").split("/")
+    start = next(i for i, line in enumerate(out) if line.split() == [str(d) for d in range(10)])
+    rows = [list(map(int, line.split())) for line in out[start + 1 : start + 11]]
+    assert [r[0] for r in rows] == list(range(10))
+    matrix = [r[1:] for r in rows]
+    assert sum(map(sum, matrix)) == int(total) == 10000
+    assert sum(matrix[d][d] for d in range(10)) == int(correct)
+    assert any(line.startswith("time:") for line in out)
