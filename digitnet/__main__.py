@@ -64,6 +64,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from digitnet import ood
+
+    s = ood.calibrate_shipped(args.model, args.data_dir, args.device)
+    print(
+        f"{args.model}: temperature {s['temperature']:.3f}; verdict by {s['score']} at {s['threshold']:.4g} "
+        f"(flags {s['val_flagged']:.1%} of validation digits); wrote {ood.ood_path(models.weights_path(args.model))}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m digitnet", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -73,12 +84,16 @@ def main(argv: list[str] | None = None) -> int:
     ev = sub.add_parser("evaluate", help="accuracy and confusion matrix on the MNIST test set")
     ev.add_argument("--data-dir", help="MNIST folder (default: $DIGITNET_DATA, else ./data)")
     ev.add_argument("--ood", action="store_true", help="the out-of-distribution report for every model")
-    for q in (pr, ev):
+    ev.add_argument("--probe-n", type=int, help="--ood: images per probe family (default 1000)")
+    ev.add_argument("--plots", help="--ood: folder for the PNG plots (default docs/)")
+    ca = sub.add_parser("calibrate", help="fit temperature, feature density and the not-a-digit threshold")
+    ca.add_argument("--data-dir", help="MNIST folder (default: $DIGITNET_DATA, else ./data)")
+    for q in (pr, ev, ca):
         q.add_argument("--model", default="cnn", choices=list(models.ARCHITECTURES))
         q.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
     args = p.parse_args(argv)
     try:
-        return cmd_predict(args) if args.command == "predict" else cmd_evaluate(args)
+        return {"predict": cmd_predict, "evaluate": cmd_evaluate, "calibrate": cmd_calibrate}[args.command](args)
     except models.WeightsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

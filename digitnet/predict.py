@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from digitnet import models
+from digitnet import models, ood
 from digitnet.device import pick_device
 from digitnet.preprocess import EmptyImage, preprocess
 
@@ -36,21 +36,34 @@ class Predictor:
         self.name = name
         self.device = pick_device(str(device) if device else None)
         self.model = models.load(name, self.device)
+        self.calibration = ood.load_calibration(name)  # None: no scores, no verdict
 
     @torch.inference_mode()
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
         """Softmax probabilities (N x 10, on the CPU) for float images N x 1 x 28 x 28 in [0, 1]."""
         return torch.softmax(self.model(x.to(self.device)), 1).float().cpu()
 
+    @torch.inference_mode()
+    def scored(self, x: torch.Tensor) -> tuple[torch.Tensor, list[bool | None], list[dict[str, float]]]:
+        """Probabilities, "not a digit" verdicts and scores, all from one forward pass (features -> head)."""
+        feats = self.model.features(x.to(self.device))
+        logits = self.model.head(feats).float().cpu()
+        probs = torch.softmax(logits, 1)
+        if self.calibration is None:
+            return probs, [None] * len(x), [{} for _ in range(len(x))]
+        s = ood.scores(logits, feats.float().cpu(), self.calibration)  # on the CPU: MPS has no float64
+        per_image = [{k: float(v[i]) for k, v in s.items()} for i in range(len(x))]
+        return probs, self.calibration.flags(s).tolist(), per_image
+
     def predict_arrays(self, arrays: list[np.ndarray]) -> list[Prediction]:
         """Predict already-preprocessed 28x28 arrays in one batch."""
         if not arrays:
             return []
-        x = torch.from_numpy(np.stack(arrays)).unsqueeze(1)
-        probs = self.probabilities(x)
+        probs, flags, per_image = self.scored(torch.from_numpy(np.stack(arrays)).unsqueeze(1))
         conf, digit = probs.max(1)
         return [
-            Prediction(int(d), float(c), p.tolist(), a) for d, c, p, a in zip(digit, conf, probs, arrays, strict=True)
+            Prediction(int(d), float(c), p.tolist(), a, not_a_digit=f, scores=sc)
+            for d, c, p, a, f, sc in zip(digit, conf, probs, arrays, flags, per_image, strict=True)
         ]
 
     def predict(self, image) -> Prediction:
