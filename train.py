@@ -28,10 +28,11 @@ from digitnet.device import pick_device
 # Per-model defaults; every one can be overridden from the command line.
 DEFAULTS = {
     # The PyTorch tutorial network: plain SGD, no augmentation, no schedule.
-    "mlp": dict(epochs=15, batch_size=64, lr=0.003, optimizer="sgd", augment=False, schedule="constant"),
-    "cnn": dict(epochs=16, batch_size=128, lr=0.004, optimizer="adamw", augment=True, schedule="onecycle"),
+    # Its seed is the best of seeds 1-5 by validation accuracy (docs/benchmarks.md lists all five).
+    "mlp": dict(epochs=15, batch_size=64, lr=0.003, optimizer="sgd", augment=False, schedule="constant", seed=3),
+    "cnn": dict(epochs=16, batch_size=128, lr=0.004, optimizer="adamw", augment=True, schedule="onecycle", seed=1),
     # 12 epochs, not 16: each OE epoch costs 1.5x (outliers ride along) and it had to train on 2 shared cores.
-    "cnn_oe": dict(epochs=12, batch_size=128, lr=0.004, optimizer="adamw", augment=True, schedule="onecycle"),
+    "cnn_oe": dict(epochs=12, batch_size=128, lr=0.004, optimizer="adamw", augment=True, schedule="onecycle", seed=1),
 }
 HYPERPARAMETERS = ("epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "label_smoothing", "seed", "limit")
 OE_WEIGHT = 0.5  # Hendrycks et al. 2019: loss += 0.5 * CE(outliers, uniform)
@@ -104,7 +105,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed", type=int)
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
     p.add_argument("--data-dir", help="MNIST folder (default: $DIGITNET_DATA, else ./data)")
     p.add_argument("--out", default=str(models.WEIGHTS_DIR), help="folder for <model>.safetensors and .json")
