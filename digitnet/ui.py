@@ -1,0 +1,285 @@
+"""What the web app shows: the networks it serves, and Predictions turned into HTML (chart, headline, pixels).
+
+app.py only wires Gradio components to the functions here, so everything the page shows can be built
+and checked without a browser.
+"""
+
+from __future__ import annotations
+
+# On Hugging Face ZeroGPU, `spaces` must be imported before torch initialises CUDA.
+try:
+    import spaces
+except ImportError:
+    spaces = None
+
+import base64
+import html
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from digitnet import models
+from digitnet.predict import Prediction, Predictor
+from digitnet.preprocess import EmptyImage, preprocess
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+PROMPT = "Draw a digit (0-9) in the box, or upload an image: the network's answer appears here."
+
+# Plain words for the scores in Prediction.scores (see digitnet/ood.py for their definitions).
+SCORE_WORDS = {
+    "msp": "top probability",
+    "msp_t": "confidence after calibration",
+    "entropy": "uncertainty (entropy; 0 = sure, 2.3 = no idea)",
+    "energy": "energy (lower = more like the training digits)",
+    "mahalanobis": "distance from the digits it was trained on",
+}
+
+
+def gpu(fn):
+    """@spaces.GPU on Hugging Face ZeroGPU, a no-op elsewhere."""
+    return spaces.GPU(fn) if spaces is not None else fn
+
+
+# --- the networks ---------------------------------------------------------------------------------------
+
+
+def available_models(weights_dir: str | Path | None = None) -> list[str]:
+    """Every known model whose weights file is present, in models.ARCHITECTURES order."""
+    return [name for name in models.ARCHITECTURES if models.weights_path(name, weights_dir).is_file()]
+
+
+def label(name: str) -> str:
+    return models.DESCRIPTIONS.get(name, name)
+
+
+@dataclass
+class Analysis:
+    """One input seen by every network: CPU data only (it crosses the ZeroGPU process boundary)."""
+
+    image: np.ndarray | None  # the 28x28 input; None when nothing was drawn
+    predictions: dict[str, Prediction] = field(default_factory=dict)
+    saliency: np.ndarray | None = None  # 28x28, signed, for the selected model
+
+
+class Networks:
+    """One Predictor per available model, loaded once (onto CUDA when there is one) and kept."""
+
+    def __init__(self, names: list[str] | None = None) -> None:
+        names = names if names is not None else available_models()
+        if not names:
+            raise models.WeightsError(f"no weights in {models.WEIGHTS_DIR}; train one: {models.retrain_command('cnn')}")
+        self.predictors = {name: Predictor(name) for name in names}
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.predictors)
+
+    def analyse(self, image: np.ndarray | None, selected: str) -> Analysis:
+        """Run every network on one preprocessed 28x28 image (None: nothing drawn)."""
+        if image is None:
+            return Analysis(None)
+        preds = {name: p.predict_arrays([image])[0] for name, p in self.predictors.items()}
+        return Analysis(image, preds, self.saliency(image, selected))
+
+    def saliency(self, image: np.ndarray, selected: str) -> np.ndarray | None:
+        try:
+            from digitnet.saliency import saliency
+        except ImportError:
+            return None
+        predictor = self.predictors.get(selected)
+        return None if predictor is None else np.asarray(saliency(predictor.model, image), dtype=np.float32)
+
+
+_networks: Networks | None = None
+
+
+def load_networks(names: list[str] | None = None) -> Networks:
+    """Load the networks once, at start-up; analyse() uses them."""
+    global _networks
+    _networks = Networks(names)
+    return _networks
+
+
+@gpu
+def analyse(image: np.ndarray | None, selected: str) -> Analysis:
+    """Every network on one 28x28 input (the function ZeroGPU runs on the GPU; it returns CPU data)."""
+    if _networks is None:
+        raise RuntimeError("call load_networks() first")
+    return _networks.analyse(image, selected)
+
+
+_PREPROCESS_READS_SKETCHPAD = False
+
+
+def _layer_ink(value: dict) -> np.ndarray:
+    """Stopgap until preprocess reads Gradio sketchpad values: the drawn layers' alpha, as white-on-black ink."""
+    layers = [np.asarray(layer) for layer in value.get("layers") or [] if layer is not None]
+    if not layers:
+        return np.zeros((28, 28), np.float32)
+    return np.max([layer[..., 3] if layer.ndim == 3 and layer.shape[2] == 4 else layer for layer in layers], 0)
+
+
+def prepare(image) -> np.ndarray | None:
+    """Any drawing or upload -> the 28x28 network input, or None when nothing is drawn (InputError passes)."""
+    if image is None:
+        return None
+    if isinstance(image, dict) and not _PREPROCESS_READS_SKETCHPAD:
+        image = _layer_ink(image)
+    try:
+        return preprocess(image)
+    except EmptyImage:
+        return None
+
+
+# --- HTML -----------------------------------------------------------------------------------------------
+
+CSS = """
+.dn-chart { display: flex; gap: 4px; align-items: flex-end; height: 160px; margin: 18px 0 0; position: relative;
+  border-bottom: 1px solid var(--border-color-primary); }
+.dn-chart .col { flex: 1; display: flex; flex-direction: column; justify-content: flex-end; height: 100%; }
+.dn-chart .bar { background: var(--neutral-400); border-radius: 3px 3px 0 0; min-height: 1px; position: relative; }
+.dn-chart .bar.winner { background: var(--color-accent); }
+.dn-chart .pct { position: absolute; bottom: 100%; width: 100%; text-align: center; font-size: 11px;
+  color: var(--body-text-color-subdued); }
+.dn-chart .grid { position: absolute; left: 0; right: 0; border-top: 1px dashed var(--border-color-primary);
+  font-size: 10px; color: var(--body-text-color-subdued); pointer-events: none; }
+.dn-digits { display: flex; gap: 4px; padding: 2px 4px; }
+.dn-digits span { flex: 1; text-align: center; font-weight: 600; }
+.dn-digits span.winner { color: var(--color-accent); }
+.dn-title { font-weight: 600; margin: 4px 0; }
+.dn-head { display: flex; align-items: center; gap: 18px; min-height: 96px; }
+.dn-head .digit { font-size: 72px; line-height: 1; font-weight: 700; color: var(--color-accent); }
+.dn-head .conf { font-size: 28px; font-weight: 600; }
+.dn-head .prompt { font-size: 18px; color: var(--body-text-color-subdued); }
+.dn-verdict { margin-top: 6px; padding: 6px 10px; border-radius: 6px; font-weight: 600; }
+.dn-verdict.digit { background: rgba(34, 197, 94, 0.15); }
+.dn-verdict.not-digit { background: rgba(239, 68, 68, 0.18); }
+.dn-scores { font-size: 13px; color: var(--body-text-color-subdued); margin: 4px 0 0 0; padding-left: 18px; }
+.dn-pixels { display: flex; gap: 16px; flex-wrap: wrap; }
+.dn-pixels figure { margin: 0; }
+.dn-pixels .frame { position: relative; width: 196px; height: 196px; }
+.dn-pixels img { width: 196px; height: 196px; image-rendering: pixelated; display: block; }
+.dn-pixels .frame::after { content: ""; position: absolute; inset: 0; pointer-events: none;
+  background-image: linear-gradient(to right, rgba(128,128,128,.35) 1px, transparent 1px),
+    linear-gradient(to bottom, rgba(128,128,128,.35) 1px, transparent 1px);
+  background-size: calc(100% / 28) calc(100% / 28); }
+.dn-pixels figcaption { font-size: 12px; color: var(--body-text-color-subdued); max-width: 196px; }
+.dn-compare { display: grid; grid-template-columns: repeat(auto-fit, minmax(220px, 1fr)); gap: 14px; }
+"""
+
+
+def chart_html(pred: Prediction | None, title: str | None = None) -> str:
+    """Ten bars, digits 0-9 in order, axis fixed at 0-100%, the winner highlighted (class "bar winner")."""
+    probs = pred.probabilities if pred is not None and not pred.empty else [0.0] * 10
+    winner = pred.digit if pred is not None and not pred.empty else None
+    grid = "".join(f'<div class="grid" style="bottom:{v}%">{v}%</div>' for v in (50, 100))
+    cols, digits = [], []
+    for d, p in enumerate(probs):
+        cls = " winner" if d == winner else ""
+        pct = f"{100 * p:.0f}%" if winner is not None else ""
+        cols.append(
+            f'<div class="col"><div class="bar{cls}" data-digit="{d}" data-p="{p:.6f}" style="height:{100 * p:.2f}%">'
+            f'<span class="pct">{pct}</span></div></div>'
+        )
+        digits.append(f'<span class="{cls.strip()}">{d}</span>')
+    head = f'<div class="dn-title">{html.escape(title)}</div>' if title else ""
+    return f'{head}<div class="dn-chart">{grid}{"".join(cols)}</div><div class="dn-digits">{"".join(digits)}</div>'
+
+
+def verdict_html(pred: Prediction, predictor: Predictor | None = None) -> str:
+    """ "Looks like a digit" / "probably not a digit" and the scores in plain words ("" without a verdict)."""
+    if pred.empty or pred.not_a_digit is None:
+        return ""
+    cls, text = ("not-digit", "Probably not a digit") if pred.not_a_digit else ("digit", "Looks like a digit")
+    cal = getattr(predictor, "calibration", None)
+    items = []
+    for key, value in pred.scores.items():
+        words = SCORE_WORDS.get(key, key)
+        shown = f"{100 * value:.0f}%" if key in ("msp", "msp_t") else f"{value:.3g}"
+        if cal is not None and key == cal.score:
+            side = "above" if (value > cal.threshold) == pred.not_a_digit else "below"
+            line = f"{shown} (the verdict's score: {side} {cal.threshold:.3g} means not a digit)"
+            items.append(f"<li><b>{html.escape(words)}</b>: {line}</li>")
+        else:
+            items.append(f"<li>{html.escape(words)}: {shown}</li>")
+    return f'<div class="dn-verdict {cls}">{text}</div><ul class="dn-scores">{"".join(items)}</ul>'
+
+
+def headline_html(pred: Prediction | None, predictor: Predictor | None = None) -> str:
+    """The predicted digit and its confidence, large; the friendly prompt when nothing is drawn."""
+    if pred is None or pred.empty:
+        return f'<div class="dn-head"><span class="prompt">{PROMPT}</span></div>'
+    head = (
+        f'<div class="dn-head"><span class="digit" data-digit="{pred.digit}">{pred.digit}</span>'
+        f'<span class="conf">{100 * pred.confidence:.1f}% sure</span></div>'
+    )
+    return head + verdict_html(pred, predictor)
+
+
+def _png_data_uri(rgb: np.ndarray) -> str:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def saliency_rgb(image: np.ndarray, sal: np.ndarray) -> np.ndarray:
+    """Red where pixels pushed toward the answer, blue where they pushed away, over the dimmed input."""
+    a = np.abs(sal) / max(float(np.abs(sal).max()), 1e-12)
+    base = np.repeat((0.35 * image)[..., None], 3, -1)
+    colour = np.where((sal >= 0)[..., None], np.array([1.0, 0.15, 0.1]), np.array([0.15, 0.45, 1.0]))
+    return (255 * (base * (1 - a[..., None]) + colour * a[..., None])).clip(0, 255).astype(np.uint8)
+
+
+def _figure(rgb: np.ndarray, caption: str, cls: str) -> str:
+    return (
+        f'<figure class="{cls}"><div class="frame"><img alt="{cls}" src="{_png_data_uri(rgb)}"></div>'
+        f"<figcaption>{caption}</figcaption></figure>"
+    )
+
+
+def pixels_html(image: np.ndarray | None, sal: np.ndarray | None = None) -> str:
+    """What the network sees: the 28x28 input enlarged with visible pixels, and the saliency map if any."""
+    if image is None:
+        return '<div class="dn-pixels"><span class="prompt">Nothing drawn yet.</span></div>'
+    gray = (255 * np.clip(image, 0, 1)).astype(np.uint8)
+    parts = [_figure(np.repeat(gray[..., None], 3, -1), "The 28x28 input, as MNIST digits look", "seen")]
+    if sal is not None:
+        caption = "Saliency: red pixels pushed the network toward its answer, blue ones away from it"
+        parts.append(_figure(saliency_rgb(image, sal), caption, "saliency"))
+    return f'<div class="dn-pixels">{"".join(parts)}</div>'
+
+
+def compare_html(analysis: Analysis, networks: Networks) -> str:
+    """Every network's chart and verdict side by side for the same input."""
+    if analysis.image is None:
+        return f'<div class="dn-head"><span class="prompt">{PROMPT}</span></div>'
+    cells = []
+    for name, pred in analysis.predictions.items():
+        title = f"{label(name)}: {pred.digit} ({100 * pred.confidence:.0f}%)"
+        verdict = verdict_html(pred, networks.predictors[name])
+        cells.append(f'<div class="dn-model" data-model="{name}">{chart_html(pred, title)}{verdict}</div>')
+    return f'<div class="dn-compare">{"".join(cells)}</div>'
+
+
+def render(analysis: Analysis, selected: str, networks: Networks) -> tuple[str, str, str, str]:
+    """(headline, chart, pixels, compare) HTML for the selected model."""
+    pred = analysis.predictions.get(selected)
+    predictor = networks.predictors.get(selected)
+    return (
+        headline_html(pred, predictor),
+        chart_html(pred),
+        pixels_html(analysis.image, analysis.saliency),
+        compare_html(analysis, networks),
+    )
+
+
+# --- examples -------------------------------------------------------------------------------------------
+
+
+def example_files() -> list[str]:
+    """The gallery: real MNIST test digits first, then things that are not digits (see scripts/make_examples.py)."""
+    files = sorted(EXAMPLES_DIR.glob("*.png"), key=lambda p: (not p.name.startswith("digit"), p.name))
+    return [str(p) for p in files]
