@@ -19,7 +19,7 @@ REQUIRED_ACCURACY = {"cnn": 0.996, "mlp": 0.975}
 def accuracy(name: str, mnist_test) -> float:
     x, y = mnist_test
     probs = Predictor(name, "cpu").probabilities(to_float(x))
-    return (probs.argmax(1) == y).float().mean().item()
+    return (probs.argmax(1) == y).sum().item() / len(y)
 
 
 @pytest.mark.parametrize("name", sorted(REQUIRED_ACCURACY))
