@@ -36,6 +36,19 @@ scaled to 20x20 pixels and centred by its centre of mass in a 28x28 frame.
 """
 
 
+# The sketchpad starts, and restarts after each clear, with no tool selected; keep the brush picked instead.
+KEEP_BRUSH = """
+() => setInterval(() => {
+  const q = (name) => document.querySelector(`#sketch button[aria-label="${name}"]`);
+  const tools = ["Brush", "Erase", "Pan"].map(q).filter(Boolean);
+  if (tools.length && !tools.some((b) => b.classList.contains("highlight"))) q("Brush")?.click();
+}, 300)
+"""
+
+
+CLICK_CLEAR_CANVAS = """() => document.querySelector('#sketch button[aria-label="Clear canvas"]')?.click()"""
+
+
 def show(image, model: str):
     """Prepare one input, run every network, and render it (the 28x28 input is kept for model switches)."""
     try:
@@ -52,8 +65,6 @@ def switch(x, model: str):
 
 def classify(path: str | None, model: str = DEFAULT_MODEL) -> dict:
     """An image file and a model name -> the prediction as JSON (digit is None when nothing is drawn)."""
-    if model not in NETWORKS.predictors:
-        raise gr.Error(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     if path is None:
         raise gr.Error("no file given")
     try:
@@ -65,8 +76,8 @@ def classify(path: str | None, model: str = DEFAULT_MODEL) -> dict:
     return ui.analyse(x, model).predictions[model].to_dict()
 
 
-def html_block(value: str = "") -> gr.HTML:
-    return gr.HTML(value, css_template=ui.CSS, js_on_load=None)
+def html_block(value: str, label: str, elem_id: str) -> gr.HTML:
+    return gr.HTML(value, label=label, elem_id=elem_id, css_template=ui.CSS, js_on_load=None)
 
 
 with gr.Blocks(title="digitnet: how sure is a network that has only seen digits?") as demo:
@@ -109,12 +120,12 @@ with gr.Blocks(title="digitnet: how sure is a network that has only seen digits?
                 cache_examples=False,
             )
         with gr.Column(scale=1, min_width=320):
-            headline = html_block(ui.headline_html(None))
-            chart = html_block(ui.chart_html(None))
+            headline = html_block(ui.headline_html(None), "Prediction", "headline")
+            chart = html_block(ui.chart_html(None), "Probabilities", "chart")
             gr.Markdown("**What the network sees**")
-            pixels = html_block(ui.pixels_html(None))
+            pixels = html_block(ui.pixels_html(None), "What the network sees", "pixels")
     with gr.Accordion("Compare the networks side by side", open=True):
-        compare = html_block(ui.compare_html(ui.Analysis(None), NETWORKS))
+        compare = html_block(ui.compare_html(ui.Analysis(None), NETWORKS), "All networks", "compare")
     gr.Markdown(EXPLANATION)
 
     with gr.Row(visible=False):  # the JSON endpoint for API clients (see the README)
@@ -128,7 +139,8 @@ with gr.Blocks(title="digitnet: how sure is a network that has only seen digits?
     sketch.change(show, [sketch, model], [*views, seen], api_name="draw", **quiet)
     upload.change(show, [upload, model], [*views, seen], api_name="upload", **quiet)
     model.change(switch, [seen, model], views, api_name="switch_model", **quiet)
-    clear.click(lambda: None, None, sketch, api_visibility="private", queue=False)
+    # The sketchpad's own clear (setting its value to None twice in a row would not clear it the second time).
+    clear.click(None, js=CLICK_CLEAR_CANVAS, api_visibility="private")
     examples.load_input_event.then(lambda: gr.Tabs(selected="upload"), None, tabs, api_visibility="private")
     api_button.click(classify, [api_file, api_model], api_out, api_name="classify")
 
@@ -137,7 +149,7 @@ demo.queue(max_size=64, default_concurrency_limit=CONCURRENCY)
 
 def launch(**kwargs):
     """Start the server with the app's serving settings (extra keyword arguments go to demo.launch)."""
-    return demo.launch(max_file_size=MAX_FILE_SIZE, **kwargs)
+    return demo.launch(max_file_size=MAX_FILE_SIZE, js=KEEP_BRUSH, **kwargs)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,153 @@
+"""The real app over HTTP, driven with gradio_client: real MNIST test digits, a blank canvas, bad files."""
+
+from __future__ import annotations
+
+import re
+import socket
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from digitnet import ui
+
+CANVAS = 280
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_module():
+    import app
+
+    app.launch(prevent_thread_lock=True, server_port=free_port(), quiet=True)
+    yield app
+    app.demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(app_module) -> Client:
+    return Client(app_module.demo.local_url, verbose=False)
+
+
+def bars(chart: str) -> list[tuple[int, float, bool]]:
+    """(digit, probability, highlighted) for each bar of the chart HTML, in page order."""
+    found = re.findall(r'<div class="bar( winner)?" data-digit="(\d)" data-p="([0-9.e-]+)"', chart)
+    return [(int(d), float(p), bool(w)) for w, d, p in found]
+
+
+def shown_digit(headline: str) -> int | None:
+    m = re.search(r'class="digit" data-digit="(\d)"', headline)
+    return int(m.group(1)) if m else None
+
+
+def sketch_value(tmp_path, ink: np.ndarray) -> dict:
+    """What the browser sends after a drawing: a transparent layer holding the strokes, and the composite."""
+    alpha = Image.fromarray(ink).resize((CANVAS - 60, CANVAS - 60), Image.BILINEAR)
+    layer = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 0))
+    layer.paste(Image.new("RGBA", alpha.size, (0, 0, 0, 255)), (30, 30), alpha)
+    composite = Image.alpha_composite(Image.new("RGBA", layer.size, "white"), layer)
+    layer.save(tmp_path / "layer.png")
+    composite.save(tmp_path / "composite.png")
+    return {
+        "background": None,
+        "layers": [handle_file(str(tmp_path / "layer.png"))],
+        "composite": handle_file(str(tmp_path / "composite.png")),
+        "id": None,
+    }
+
+
+def test_the_app_serves_every_model_with_weights(app_module):
+    assert app_module.MODELS == ui.available_models()
+    assert "mlp" in app_module.MODELS
+
+
+def test_endpoints_are_named(client):
+    assert {"/draw", "/upload", "/switch_model", "/classify"} <= set(
+        client.view_api(return_format="dict")["named_endpoints"]
+    )
+
+
+def test_classify_real_mnist_digits(client, app_module, digit_files):
+    for model in app_module.MODELS:
+        for path, label in digit_files:
+            result = client.predict(handle_file(path), model, api_name="/classify")
+            assert result["digit"] == label, (model, path, result)
+            assert len(result["probabilities"]) == 10
+            assert sum(result["probabilities"]) == pytest.approx(1.0, abs=1e-4)
+            assert result["confidence"] == max(result["probabilities"])
+            assert result["empty"] is False
+
+
+def test_upload_shows_the_digit_and_ten_bars_in_order(client, digit_files):
+    path, label = digit_files[0]
+    headline, chart, pixels, compare = client.predict(handle_file(path), "mlp", api_name="/upload")
+    assert shown_digit(headline) == label
+    found = bars(chart)
+    assert [d for d, _, _ in found] == list(range(10))
+    assert sum(p for _, p, _ in found) == pytest.approx(1.0, abs=1e-4)
+    assert [d for d, _, winner in found if winner] == [label]
+    assert pixels.count("data:image/png;base64,") >= 1
+    for model in ui.available_models():
+        assert f'data-model="{model}"' in compare
+
+
+def test_drawn_digit_on_the_sketchpad(client, tmp_path, mnist_test):
+    x, y = mnist_test
+    for i in (0, 1, 2):
+        headline, chart, _, _ = client.predict(sketch_value(tmp_path, x[i].numpy()), "mlp", api_name="/draw")
+        assert shown_digit(headline) == int(y[i])
+        assert len(bars(chart)) == 10
+
+
+def test_empty_canvas_gives_the_prompt_not_a_digit(client, tmp_path):
+    headline, chart, _, _ = client.predict(
+        sketch_value(tmp_path, np.zeros((28, 28), np.uint8)), "mlp", api_name="/draw"
+    )
+    assert ui.PROMPT in headline
+    assert shown_digit(headline) is None
+    assert not any(winner for _, _, winner in bars(chart))
+    blank = tmp_path / "blank.png"
+    Image.new("L", (200, 200), 255).save(blank)
+    result = client.predict(handle_file(str(blank)), "mlp", api_name="/classify")
+    assert result["digit"] is None and result["empty"] is True
+
+
+def test_switching_model_reruns_the_current_input(client, app_module, digit_files):
+    path, label = digit_files[1]
+    client.predict(handle_file(path), "mlp", api_name="/upload")
+    for model in app_module.MODELS:
+        headline, chart, _, _ = client.predict(model, api_name="/switch_model")
+        assert shown_digit(headline) == label
+        assert len(bars(chart)) == 10
+
+
+@pytest.mark.xfail(strict=True, reason="until preprocess turns undecodable files into InputError (issue 3)")
+def test_a_file_that_is_not_an_image_is_a_clear_error_and_the_app_keeps_serving(client, tmp_path, digit_files):
+    bad = tmp_path / "notes.png"
+    bad.write_text("this is text, not a picture")
+    with pytest.raises(AppError) as err:
+        client.predict(handle_file(str(bad)), "mlp", api_name="/classify")
+    assert "image" in str(err.value).lower()
+    with pytest.raises(AppError):
+        client.predict(handle_file(str(bad)), "mlp", api_name="/upload")
+    path, label = digit_files[2]
+    assert client.predict(handle_file(path), "mlp", api_name="/classify")["digit"] == label
+
+
+def test_unknown_model_is_a_clear_error(client, digit_files):
+    with pytest.raises(AppError, match="resnet is not in the list of choices"):
+        client.predict(handle_file(digit_files[0][0]), "resnet", api_name="/classify")
+
+
+def test_files_above_the_size_limit_are_refused(client, tmp_path):
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\x89PNG" + bytes(6 * 1024 * 1024))
+    with pytest.raises(Exception, match="(?i)size|large|413"):
+        client.predict(handle_file(str(big)), "mlp", api_name="/classify")

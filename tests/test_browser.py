@@ -1,0 +1,118 @@
+"""The real app in a real browser: headless Chromium draws digits with the mouse and reads the answer."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]  # fmt: skip
+TIMEOUT_MS = 60_000  # the shared CI cores can be slow; the wait ends as soon as the page updates
+
+# Strokes as (x, y) offsets from the centre of the drawing area, in canvas pixels (the canvas is 280x280).
+ONE = [[(5, -95), (0, 0), (-5, 95)]]
+BRUSH = "#sketch button[aria-label=Brush]"
+SEVEN = [[(-65, -85), (55, -85), (0, 20), (-25, 95)]]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def url():
+    import app
+
+    app.launch(prevent_thread_lock=True, server_port=free_port(), quiet=True)
+    yield app.demo.local_url
+    app.demo.close()
+
+
+@pytest.fixture(scope="module")
+def page(url):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(url)
+        page.wait_for_selector("#sketch canvas")
+        yield page
+        browser.close()
+
+
+def draw(page, strokes: list[list[tuple[int, int]]]) -> None:
+    """Mouse strokes on the sketchpad, relative to the centre of its canvas."""
+    box = page.locator("#sketch canvas").first.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for stroke in strokes:
+        page.mouse.move(cx + stroke[0][0], cy + stroke[0][1])
+        page.mouse.down()
+        for dx, dy in stroke[1:]:
+            page.mouse.move(cx + dx, cy + dy, steps=12)
+        page.mouse.up()
+
+
+def shown_digit(page) -> str:
+    """Wait for the headline to show a digit, and return it."""
+    page.wait_for_selector("#headline .digit")
+    return page.inner_text("#headline .digit")
+
+
+def select_brush(page) -> None:
+    page.click(BRUSH)
+    page.wait_for_selector(f"{BRUSH}.highlight")
+
+
+def clear(page) -> None:
+    page.click("#clear")
+    page.wait_for_selector("#headline .prompt")
+
+
+def test_the_brush_is_selected_on_load_and_after_clear(page):
+    page.wait_for_selector(f"{BRUSH}.highlight")
+    clear(page)
+    page.wait_for_selector(f"{BRUSH}.highlight")
+
+
+def test_draw_a_one_and_a_seven(page, tmp_path):
+    select_brush(page)
+    draw(page, ONE)
+    assert shown_digit(page) == "1"
+    assert page.locator("#chart .bar").count() == 10
+    assert page.locator("#chart .bar.winner").count() == 1
+    assert page.locator("#chart .bar.winner").get_attribute("data-digit") == "1"
+
+    clear(page)
+    assert page.locator("#headline .digit").count() == 0
+    select_brush(page)
+    draw(page, SEVEN)
+    assert shown_digit(page) == "7"
+    assert page.locator("#chart .bar").count() == 10
+    assert page.locator("#chart .bar.winner").get_attribute("data-digit") == "7"
+    assert page.locator("#pixels img").count() >= 1
+
+    shot = tmp_path / "screenshot.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("DIGITNET_SCREENSHOT"):  # e.g. DIGITNET_SCREENSHOT=docs/screenshot.png to refresh the README's
+        Path(os.environ["DIGITNET_SCREENSHOT"]).write_bytes(shot.read_bytes())
+
+
+def test_one_click_on_a_non_digit_example(page):
+    clear(page)
+    page.click("button.gallery-item:has(img[src*='not_digit_letter_A'])")
+    assert shown_digit(page) in "0123456789"
+    assert page.locator("#chart .bar").count() == 10
+    assert page.locator("#chart .bar.winner").count() == 1
+    assert page.inner_text("button[role=tab][aria-selected=true]").strip() == "Upload"
