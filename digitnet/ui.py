@@ -157,7 +157,9 @@ CSS = """
 .dn-verdict { margin-top: 6px; padding: 6px 10px; border-radius: 6px; font-weight: 600; }
 .dn-verdict.digit { background: rgba(34, 197, 94, 0.15); }
 .dn-verdict.not-digit { background: rgba(239, 68, 68, 0.18); }
-.dn-scores { font-size: 13px; color: var(--body-text-color-subdued); margin: 4px 0 0 0; padding-left: 18px; }
+.dn-why { font-size: 14px; margin: 4px 0; }
+.dn-scores { font-size: 13px; color: var(--body-text-color-subdued); }
+.dn-scores ul { margin: 2px 0 0; padding-left: 18px; }
 .dn-pixels { display: flex; gap: 16px; flex-wrap: wrap; }
 .dn-pixels figure { margin: 0; }
 .dn-pixels .frame { position: relative; width: 196px; height: 196px; }
@@ -189,23 +191,29 @@ def chart_html(pred: Prediction | None, title: str | None = None) -> str:
     return f'{head}<div class="dn-chart">{grid}{"".join(cols)}</div><div class="dn-digits">{"".join(digits)}</div>'
 
 
+def _shown(key: str, value: float) -> str:
+    if key in ("msp", "msp_t"):
+        return f"{100 * value:.0f}%"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def verdict_html(pred: Prediction, predictor: Predictor | None = None) -> str:
-    """ "Looks like a digit" / "probably not a digit" and the scores in plain words ("" without a verdict)."""
+    """ "Looks like a digit" / "probably not a digit", why in plain words, and every score ("" without a verdict)."""
     if pred.empty or pred.not_a_digit is None:
         return ""
     cls, text = ("not-digit", "Probably not a digit") if pred.not_a_digit else ("digit", "Looks like a digit")
     cal = getattr(predictor, "calibration", None)
-    items = []
-    for key, value in pred.scores.items():
-        words = SCORE_WORDS.get(key, key)
-        shown = f"{100 * value:.0f}%" if key in ("msp", "msp_t") else f"{value:.3g}"
-        if cal is not None and key == cal.score:
-            side = "above" if (value > cal.threshold) == pred.not_a_digit else "below"
-            line = f"{shown} (the verdict's score: {side} {cal.threshold:.3g} means not a digit)"
-            items.append(f"<li><b>{html.escape(words)}</b>: {line}</li>")
-        else:
-            items.append(f"<li>{html.escape(words)}: {shown}</li>")
-    return f'<div class="dn-verdict {cls}">{text}</div><ul class="dn-scores">{"".join(items)}</ul>'
+    why = ""
+    if cal is not None and cal.score in pred.scores:
+        value = pred.scores[cal.score]
+        side = "above" if (value > cal.threshold) == pred.not_a_digit else "below"
+        why = (
+            f'<div class="dn-why">Its {html.escape(SCORE_WORDS.get(cal.score, cal.score))} is '
+            f"{_shown(cal.score, value)}; {side} {_shown(cal.score, cal.threshold)} counts as not a digit.</div>"
+        )
+    items = "".join(f"<li>{html.escape(SCORE_WORDS.get(k, k))}: {_shown(k, v)}</li>" for k, v in pred.scores.items())
+    details = f'<details class="dn-scores"><summary>All scores</summary><ul>{items}</ul></details>' if items else ""
+    return f'<div class="dn-verdict {cls}">{text}</div>{why}{details}'
 
 
 def headline_html(pred: Prediction | None, predictor: Predictor | None = None) -> str:
