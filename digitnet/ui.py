@@ -160,7 +160,7 @@ CSS = """
 .dn-head .conf { font-size: 28px; font-weight: 600; }
 .dn-head .prompt { font-size: 18px; color: var(--body-text-color-subdued); }
 .dn-verdict { margin-top: 6px; padding: 6px 10px; border-radius: 6px; font-weight: 600; }
-.dn-verdict.digit { background: rgba(34, 197, 94, 0.15); }
+.dn-verdict.is-digit { background: rgba(34, 197, 94, 0.15); }
 .dn-verdict.not-digit { background: rgba(239, 68, 68, 0.18); }
 .dn-why { font-size: 14px; margin: 4px 0; }
 .dn-scores { font-size: 13px; color: var(--body-text-color-subdued); }
@@ -206,7 +206,7 @@ def verdict_html(pred: Prediction, predictor: Predictor | None = None) -> str:
     """ "Looks like a digit" / "probably not a digit", why in plain words, and every score ("" without a verdict)."""
     if pred.empty or pred.not_a_digit is None:
         return ""
-    cls, text = ("not-digit", "Probably not a digit") if pred.not_a_digit else ("digit", "Looks like a digit")
+    cls, text = ("not-digit", "Probably not a digit") if pred.not_a_digit else ("is-digit", "Looks like a digit")
     cal = getattr(predictor, "calibration", None)
     why = ""
     if cal is not None and cal.score in pred.scores:
@@ -226,7 +226,8 @@ def headline_html(pred: Prediction | None, predictor: Predictor | None = None) -
     if pred is None or pred.empty:
         return f'<div class="dn-head"><span class="prompt">{PROMPT}</span></div>'
     head = (
-        f'<div class="dn-head"><span class="digit" data-digit="{pred.digit}">{pred.digit}</span>'
+        f'<div class="dn-head" data-model="{getattr(predictor, "name", "")}">'
+        f'<span class="digit" data-digit="{pred.digit}">{pred.digit}</span>'
         f'<span class="conf">{100 * pred.confidence:.1f}% sure</span></div>'
     )
     return head + verdict_html(pred, predictor)

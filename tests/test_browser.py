@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from digitnet import ui
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
@@ -101,12 +103,23 @@ def test_draw_a_one_and_a_seven(page, tmp_path):
     assert page.locator("#chart .bar").count() == 10
     assert page.locator("#chart .bar.winner").get_attribute("data-digit") == "7"
     assert page.locator("#pixels img").count() >= 1
+    models = ui.available_models()
+    assert page.locator("#compare .dn-model").count() == len(models)
+    assert page.locator("#compare .bar").count() == 10 * len(models)
 
     shot = tmp_path / "screenshot.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     if os.environ.get("DIGITNET_SCREENSHOT"):  # e.g. DIGITNET_SCREENSHOT=docs/screenshot.png to refresh the README's
         Path(os.environ["DIGITNET_SCREENSHOT"]).write_bytes(shot.read_bytes())
+
+
+def test_switching_the_network_reruns_the_drawing(page):
+    """Runs after the 7 is drawn: every network's answer for it, in turn."""
+    for model in ui.available_models():
+        page.click(f"#model label:has(input[value='{model}'])")
+        page.wait_for_selector(f"#headline .dn-head[data-model='{model}']")
+        assert shown_digit(page) == "7"
 
 
 def test_one_click_on_a_non_digit_example(page):
