@@ -151,3 +151,26 @@ def test_files_above_the_size_limit_are_refused(client, tmp_path):
     big.write_bytes(b"\x89PNG" + bytes(6 * 1024 * 1024))
     with pytest.raises(Exception, match="(?i)size|large|413"):
         client.predict(handle_file(str(big)), "mlp", api_name="/classify")
+
+
+def test_the_gallery_shows_overconfidence_and_the_verdict(client, app_module):
+    """Digits are read right; on each non-digit a plain network is confidently wrong, and cnn_oe declines."""
+    examples = ui.example_files()
+    assert sum("digit_" in p and "not_digit" not in p for p in examples) >= 3
+    non_digits = [p for p in examples if "not_digit" in p]
+    assert len(non_digits) >= 4
+    for path in examples:
+        if path in non_digits:
+            continue
+        label = int(path.split("digit_")[1][0])
+        for model in app_module.MODELS:
+            result = client.predict(handle_file(path), model, api_name="/classify")
+            assert result["digit"] == label and result["not_a_digit"] in (False, None), (path, model, result)
+    for path in non_digits:
+        plain = [client.predict(handle_file(path), m, api_name="/classify") for m in ("mlp", "cnn")]
+        assert max(r["confidence"] for r in plain) >= 0.85, (path, plain)
+        if "cnn_oe" in app_module.MODELS:
+            oe = client.predict(handle_file(path), "cnn_oe", api_name="/classify")
+            assert oe["not_a_digit"] is True and oe["confidence"] < 0.5, (path, oe)
+            compare = client.predict(handle_file(path), "cnn", api_name="/upload")[3]
+            assert "Probably not a digit" in compare
