@@ -1,0 +1,161 @@
+"""Scores, temperature scaling, feature density and the "not a digit" verdict, on real digits and real probes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from digitnet import models, ood
+from digitnet.__main__ import main as cli
+from digitnet.data import to_float, train_val_split
+from digitnet.predict import Predictor
+from digitnet.probes import probe_images
+from digitnet.saliency import saliency
+
+SHIPPED = [n for n in models.ARCHITECTURES if ood.ood_path(models.weights_path(n)).is_file()]
+
+
+# --- the statistics, against known answers -------------------------------------------------------------------
+
+
+def test_fit_temperature_recovers_the_temperature_that_made_the_labels():
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(20000, 10, generator=gen) * 4
+    labels = torch.multinomial(torch.softmax(logits / 2.5, 1), 1, generator=gen).squeeze(1)
+    assert ood.fit_temperature(logits, labels) == pytest.approx(2.5, rel=0.05)
+
+
+def test_ece_is_zero_when_calibrated_and_the_gap_when_overconfident():
+    n = 10000
+    labels = torch.zeros(n, dtype=torch.long)
+    correct = torch.arange(n) % 10 < 9  # 90% right
+    probs = torch.full((n, 10), 0.1 / 9)
+    probs[:, 0] = 0.9
+    probs[~correct] = probs[~correct].roll(1, 1)  # wrong class gets the 0.9
+    assert ood.ece(probs, labels) == pytest.approx(0.0, abs=1e-6)
+    over = torch.full((n, 10), 0.01 / 9)
+    over[:, 0] = 0.99
+    over[~correct] = over[~correct].roll(1, 1)
+    assert ood.ece(over, labels) == pytest.approx(0.09, abs=1e-6)
+
+
+def test_auroc_and_fpr95_on_separated_and_identical_scores():
+    digits, others = torch.linspace(0.9, 1.0, 100), torch.linspace(0.1, 0.5, 100)
+    assert ood.auroc("msp", digits, others) == 1.0 and ood.fpr_at_95_tpr("msp", digits, others) == 0.0
+    assert ood.auroc("msp", digits, digits) == pytest.approx(0.5)
+    assert ood.auroc("entropy", others, digits) == 1.0  # higher entropy: less digit-like
+
+
+def test_fit_gaussian_and_mahalanobis_recover_a_known_gaussian():
+    gen = torch.Generator().manual_seed(1)
+    means = torch.randn(10, 4, generator=gen) * 5
+    labels = torch.arange(20000) % 10
+    feats = means[labels] + torch.randn(20000, 4, generator=gen) * torch.tensor([1.0, 2.0, 0.5, 1.0])
+    m, prec = ood.fit_gaussian(feats, labels)
+    assert torch.allclose(m, means, atol=0.1)
+    assert torch.allclose(torch.linalg.inv(prec).diagonal(), torch.tensor([1.0, 4.0, 0.25, 1.0]), rtol=0.05)
+    d = ood.mahalanobis(means[:1] + torch.tensor([[0.0, 2.0, 0.0, 0.0]]), m, prec)
+    assert d.item() == pytest.approx(1.0, rel=0.1)  # two standard deviations along an axis of sd 2
+
+
+# --- calibration of a real model ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def split():
+    (xtr, ytr), (xval, yval) = train_val_split()
+    return to_float(xtr[:6000]), ytr[:6000], to_float(xval), yval
+
+
+def test_calibrate_writes_a_calibration_that_flags_two_percent_of_validation_digits(tmp_path, split):
+    shutil.copy(models.weights_path("mlp"), tmp_path / "mlp.safetensors")
+    model = models.load("mlp", weights_dir=tmp_path)
+    summary = ood.calibrate(model, *split, tmp_path / "mlp.safetensors")["ood"]
+    cal = ood.load_calibration("mlp", tmp_path)
+    assert cal is not None and cal.score == summary["score"] and cal.temperature > 0
+    s = ood.scores(*ood.forward(model, split[2]), cal)
+    assert float(cal.flags(s).double().mean()) == pytest.approx(0.02, abs=0.002)
+    (tmp_path / "mlp.safetensors").write_bytes(b"retrained since")
+    with pytest.warns(UserWarning, match="other weights"):
+        assert ood.load_calibration("mlp", tmp_path) is None
+
+
+# --- the shipped models -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def oe():
+    return Predictor("cnn_oe", "cpu")
+
+
+def test_every_shipped_model_has_a_calibration():
+    assert set(SHIPPED) == set(models.ARCHITECTURES)
+    for name in SHIPPED:
+        assert models.metadata(name)["ood"]["score"] in ood.SCORES
+
+
+def test_oe_model_flags_few_real_digits(oe, mnist_test):
+    x, y = mnist_test
+    probs, flags, _ = oe.scored(to_float(x[:500]))
+    assert (probs.argmax(1) == y[:500]).double().mean() >= 0.99
+    assert np.mean(flags) <= 0.03
+
+
+@pytest.mark.parametrize("family", ["letters_unseen_fonts", "unseen_symbols", "photo_crops", "textures"])
+def test_oe_model_flags_heldout_non_digits_and_is_not_confident_on_them(oe, family):
+    probs, flags, _ = oe.scored(probe_images(family, 150, seed=123))
+    assert np.mean(flags) >= 0.9
+    assert probs.max(1).values.mean() <= 0.4
+
+
+def test_plain_cnn_is_overconfident_on_letters():
+    probs, _, _ = Predictor("cnn", "cpu").scored(probe_images("letters_unseen_fonts", 150, seed=123))
+    assert probs.max(1).values.mean() >= 0.6  # the phenomenon this project is about
+
+
+def test_predict_json_has_the_verdict_and_every_score(capsys, digit_files):
+    path, label = digit_files[0]
+    assert cli(["predict", "--json", "--model", "cnn_oe", path]) == 0
+    out = json.loads(capsys.readouterr().out.strip())
+    assert out["digit"] == label and out["not_a_digit"] is False
+    assert set(out["scores"]) == set(ood.SCORES)
+
+
+def test_saliency_points_at_the_ink_that_matters(oe, mnist_test):
+    x = to_float(mnist_test[0][:1])
+    s = saliency(oe.model, x[0, 0].numpy())
+    assert s.shape == (28, 28) and s.dtype == np.float32
+    assert (s[x[0, 0].numpy() == 0] == 0).all() and s.max() > 0
+    with torch.no_grad():
+        cls = int(oe.model(x).argmax(1))
+        top = torch.from_numpy(s).flatten().argsort(descending=True)[:40]
+        ink = (x[0, 0].flatten() > 0).nonzero().squeeze(1)
+        rand = ink[torch.randperm(len(ink), generator=torch.Generator().manual_seed(0))[:40]]
+        drop = {}
+        for name, idx in (("top", top), ("random", rand)):
+            masked = x.clone().flatten()
+            masked[idx] = 0
+            drop[name] = float(oe.model(x)[0, cls] - oe.model(masked.view_as(x))[0, cls])
+    assert drop["top"] > drop["random"]
+
+
+def test_saliency_rejects_a_batch(oe):
+    with pytest.raises(ValueError, match="one 28x28 image"):
+        saliency(oe.model, np.zeros((2, 28, 28), np.float32))
+
+
+def test_ood_report_covers_every_model_and_heldout_family_and_writes_plots(tmp_path, capsys):
+    from digitnet.probes import HELDOUT_FAMILIES
+
+    assert cli(["evaluate", "--ood", "--probe-n", "20", "--plots", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for name in models.ARCHITECTURES:
+        assert f"| {name} |" in out and f"## Scores: {name}" in out
+    for family in HELDOUT_FAMILIES:
+        assert f"| {family} |" in out
+    for png in ("ood_confidence.png", "ood_reliability.png"):
+        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
