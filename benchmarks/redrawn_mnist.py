@@ -1,0 +1,52 @@
+"""Re-drawn MNIST: accuracy of the shipped cnn on all 10,000 test digits rendered as app inputs, per variant,
+and the time preprocessing takes per input.
+
+    DIGITNET_DATA=../shared/data python -m benchmarks.redrawn_mnist [--n 10000] [--model cnn]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from digitnet import redraw
+from digitnet.data import load_mnist, to_float
+from digitnet.predict import Predictor
+from digitnet.preprocess import preprocess
+
+
+def preprocess_ms(variant: str, digits: np.ndarray, runs: int = 200) -> tuple[float, float]:
+    rng = np.random.default_rng(1)
+    inputs = [redraw.VARIANTS[variant](digits[i % len(digits)], rng) for i in range(runs)]
+    times = []
+    for value in inputs:
+        t0 = time.perf_counter()
+        preprocess(value)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times), statistics.quantiles(times, n=100)[94]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int, default=10_000)
+    p.add_argument("--model", default="cnn")
+    a = p.parse_args()
+    x, y = load_mnist(train=False)
+    x, y = x[: a.n], y[: a.n]
+    predictor = Predictor(a.model, "cpu")
+    original = (predictor.probabilities(to_float(x)).argmax(1) == y).float().mean().item()
+    print(f"{a.model}, {a.n} MNIST test digits; original images: {original:.2%}")
+    print("| variant | accuracy | difference (points) | preprocess median (ms) | p95 (ms) |")
+    print("|---|---|---|---|---|")
+    print(f"| original 28x28 | {original:.2%} | - | - | - |")
+    for variant in redraw.VARIANTS:
+        acc = redraw.redrawn_accuracy(predictor, x.numpy(), y.numpy(), variant)
+        med, p95 = preprocess_ms(variant, x.numpy())
+        print(f"| {variant} | {acc:.2%} | {100 * (acc - original):+.2f} | {med:.2f} | {p95:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

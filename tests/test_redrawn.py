@@ -1,0 +1,40 @@
+"""Re-drawn MNIST: test digits as drawings and uploads must score within 0.5 points of the originals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digitnet import redraw
+from digitnet.data import to_float
+from digitnet.predict import Predictor
+
+N = 1500  # a seeded random subset of the test set per variant; benchmarks/redrawn_mnist.py runs all 10,000
+
+
+@pytest.fixture(scope="module")
+def subset(mnist_test):
+    x, y = mnist_test
+    idx = np.random.default_rng(2026).choice(len(x), N, replace=False)
+    return x[idx].numpy(), y[idx].numpy()
+
+
+@pytest.fixture(scope="module")
+def cnn() -> Predictor:
+    return Predictor("cnn", "cpu")
+
+
+@pytest.fixture(scope="module")
+def original_accuracy(cnn, subset) -> float:
+    x, y = subset
+    import torch
+
+    return float((cnn.probabilities(to_float(torch.from_numpy(x))).argmax(1).numpy() == y).mean())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", sorted(redraw.VARIANTS))
+def test_redrawn_digits_keep_their_accuracy(variant, cnn, subset, original_accuracy):
+    x, y = subset
+    acc = redraw.redrawn_accuracy(cnn, x, y, variant)
+    assert acc >= original_accuracy - 0.005, f"{variant}: {acc:.2%} vs {original_accuracy:.2%} on the originals"
