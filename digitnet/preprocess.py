@@ -12,7 +12,9 @@ The steps, in order:
    image is inverted so that ink is bright.
 3. Background. Uneven lighting and paper texture are removed by subtracting a background estimate
    (a morphological opening of the image at 32x32, i.e. wider than any pen stroke,
-   scaled back up bilinearly), then everything below the noise floor of the border is set to zero.
+   scaled back up bilinearly), then everything below the noise floor of the border is set to zero and
+   isolated specks are removed (3x3 median). Background and specks are only handled in images of 64
+   pixels or more: a small image such as a 28x28 MNIST digit has strokes too thin for either step.
 4. Geometry, as MNIST was made: the bounding box of the ink is scaled (anti-aliased, aspect ratio
    kept) to fit 20x20 and placed in a 28x28 frame with its centre of mass at the centre.
 
@@ -227,12 +229,14 @@ def ink_map(image) -> np.ndarray:
     if not is_ink:
         if np.median(_border(a)) > 0.5:
             a = 1.0 - a
-        if max(a.shape) >= 64:
+        large = max(a.shape) >= 64  # photos and canvases; a small image (e.g. 28x28) has no room for either step
+        if large:
             a = a - _background(a)
         border = _border(a)
         floor = np.median(border) + 4 * np.median(np.abs(border - np.median(border))) + 0.02
         a = np.clip(a - floor, 0.0, None)
-        a = np.asarray(Image.fromarray(a, mode="F").filter(ImageFilter.MedianFilter(3)), dtype=np.float32)
+        if large:  # isolated specks of paper texture or JPEG noise; strokes are wider than 3 px here
+            a = np.asarray(Image.fromarray(a, mode="F").filter(ImageFilter.MedianFilter(3)), dtype=np.float32)
     peak = float(a.max())
     if peak < MIN_CONTRAST:
         raise EmptyImage()

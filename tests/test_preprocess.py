@@ -51,8 +51,7 @@ def test_an_mnist_digit_comes_back_nearly_unchanged(mnist_test):
         assert_valid(out)
         assert_mnist_geometry(out)
         scores.append(similar(out, x[i].numpy() / 255))
-    # Re-fitting an already anti-aliased 20x20 digit shrinks it a little; the shape must stay.
-    assert min(scores) > 0.7 and np.mean(scores) > 0.9, scores
+    assert min(scores) > 0.98 and np.mean(scores) > 0.99, scores
 
 
 @pytest.mark.parametrize("variant", sorted(redraw.VARIANTS))
@@ -110,9 +109,11 @@ def test_palette_with_transparency(seven, tmp_path):
 
 
 def test_sketchpad_ink_ignores_canvas_and_brush_colour(seven):
-    rng = np.random.default_rng(3)
-    light = redraw.layer_rgba(seven, rng)
-    dark = redraw.dark_theme(seven, np.random.default_rng(3))
+    light = redraw.layer_rgba(seven, np.random.default_rng(3))
+    layer = light["layers"][0].copy()
+    layer[..., :3] = (200, 40, 90)  # another brush colour, same strokes
+    dark = {"background": np.full_like(layer, 0x33), "layers": [layer], "composite": None}
+    dark["background"][..., 3] = 255
     assert similar(preprocess(light), preprocess(dark)) > 0.999
 
 
