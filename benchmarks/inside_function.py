@@ -1,0 +1,63 @@
+"""Time spent inside the app's function per image: decoding, preprocessing, CNN inference, the whole handler.
+
+    DIGITNET_DATA=../shared/data .venv/bin/python -m benchmarks.inside_function [--runs 300]
+
+One thread, as the app runs on a CPU. "decode+preprocess+cnn" is an uploaded PNG file to the CNN's
+Prediction; "app handler" is app.show on the same file (every network, saliency and the four HTML views).
+"batched" is the CNN's per-image cost when N images share one forward pass (what Gradio batch=True would buy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+
+from benchmarks._common import EXAMPLE_7, machine, summary_ms
+
+
+def timed(fn, runs: int, warmup: int = 20) -> dict[str, float]:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return summary_ms(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=300)
+    opts = parser.parse_args()
+    import app  # loads every network; sets one torch thread on CPU
+    from digitnet.preprocess import preprocess
+
+    print(machine(), f"; torch threads {torch.get_num_threads()}, device {app.NETWORKS.predictors['cnn'].device}")
+    cnn = app.NETWORKS.predictors["cnn"]
+    path = str(EXAMPLE_7)
+    x = preprocess(path)
+    stages = {
+        "decode (PIL, PNG file)": lambda: np.asarray(Image.open(path).convert("L")),
+        "preprocess (file -> 28x28)": lambda: preprocess(path),
+        "cnn inference (one image)": lambda: cnn.predict_arrays([x]),
+        "decode+preprocess+cnn": lambda: cnn.predict_arrays([preprocess(path)]),
+        "app handler (app.show)": lambda: app.show(path, "cnn"),
+    }
+    print("| stage | median ms | p95 ms | p99 ms |\n|---|---|---|---|")
+    for name, fn in stages.items():
+        s = timed(fn, opts.runs)
+        print(f"| {name} | {s['median']:.2f} | {s['p95']:.2f} | {s['p99']:.2f} |", flush=True)
+    print("\n| batch size | cnn ms per image (median) |\n|---|---|")
+    for n in (1, 4, 16, 32):
+        batch = [x] * n
+        s = timed(lambda b=batch: cnn.predict_arrays(b), max(20, opts.runs // n))
+        print(f"| {n} | {s['median'] / n:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
