@@ -110,11 +110,13 @@ def test_palette_with_transparency(seven, tmp_path):
 
 def test_sketchpad_ink_ignores_canvas_and_brush_colour(seven):
     light = redraw.layer_rgba(seven, np.random.default_rng(3))
-    layer = light["layers"][0].copy()
-    layer[..., :3] = (200, 40, 90)  # another brush colour, same strokes
-    dark = {"background": np.full_like(layer, 0x33), "layers": [layer], "composite": None}
-    dark["background"][..., 3] = 255
+    alpha = light["layers"][0][..., 3:]
+    red_layer = np.dstack([np.full(alpha.shape[:2] + (3,), (200, 30, 30), np.uint8), alpha])
+    dark_canvas = np.full_like(light["composite"], 0x33)
+    dark_canvas[..., 3] = 255
+    dark = {"background": dark_canvas, "layers": [red_layer], "composite": dark_canvas}
     assert similar(preprocess(light), preprocess(dark)) > 0.999
+    assert similar(preprocess(light), preprocess(seven)) > 0.9
 
 
 def test_polarity_white_on_black_and_black_on_white_agree(seven):
