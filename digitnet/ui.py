@@ -116,23 +116,10 @@ def analyse(image: np.ndarray | None, selected: str) -> Analysis:
     return _networks.analyse(image, selected)
 
 
-_PREPROCESS_READS_SKETCHPAD = False
-
-
-def _layer_ink(value: dict) -> np.ndarray:
-    """Stopgap until preprocess reads Gradio sketchpad values: the drawn layers' alpha, as white-on-black ink."""
-    layers = [np.asarray(layer) for layer in value.get("layers") or [] if layer is not None]
-    if not layers:
-        return np.zeros((28, 28), np.float32)
-    return np.max([layer[..., 3] if layer.ndim == 3 and layer.shape[2] == 4 else layer for layer in layers], 0)
-
-
 def prepare(image) -> np.ndarray | None:
     """Any drawing or upload -> the 28x28 network input, or None when nothing is drawn (InputError passes)."""
     if image is None:
         return None
-    if isinstance(image, dict) and not _PREPROCESS_READS_SKETCHPAD:
-        image = _layer_ink(image)
     try:
         return preprocess(image)
     except EmptyImage:

@@ -32,9 +32,12 @@ def letter(char: str = "A", size: int = 160) -> Image.Image:
     return im
 
 
-def noise(rng: np.random.Generator, size: int = 112) -> Image.Image:
-    """Uniform noise in [0, 255]."""
-    return Image.fromarray(rng.integers(0, 256, (size, size), dtype=np.uint8))
+def noise(rng: np.random.Generator, size: int = 112, patch: int = 64) -> Image.Image:
+    """A square of uniform noise on white paper (noise filling the whole image reads as blank background)."""
+    a = np.full((size, size), 255, np.uint8)
+    o = (size - patch) // 2
+    a[o : o + patch, o : o + patch] = rng.integers(0, 256, (patch, patch), dtype=np.uint8)
+    return Image.fromarray(a)
 
 
 def triangle(size: int = 160) -> Image.Image:

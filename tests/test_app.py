@@ -128,7 +128,6 @@ def test_switching_model_reruns_the_current_input(client, app_module, digit_file
         assert len(bars(chart)) == 10
 
 
-@pytest.mark.xfail(strict=True, reason="until preprocess turns undecodable files into InputError (issue 3)")
 def test_a_file_that_is_not_an_image_is_a_clear_error_and_the_app_keeps_serving(client, tmp_path, digit_files):
     bad = tmp_path / "notes.png"
     bad.write_text("this is text, not a picture")
