@@ -10,7 +10,7 @@ import os
 
 import gradio as gr
 
-from digitnet import ui  # before anything imports torch: ui imports `spaces` (ZeroGPU) first
+from digitnet import components, ui  # before anything imports torch: ui imports `spaces` (ZeroGPU) first
 from digitnet.predict import Prediction
 from digitnet.preprocess import InputError
 
@@ -90,7 +90,7 @@ with gr.Blocks(title="digitnet: how sure is a network that has only seen digits?
         with gr.Column(scale=1, min_width=320):
             with gr.Tabs() as tabs:
                 with gr.Tab("Draw", id="draw"):
-                    sketch = gr.Sketchpad(
+                    sketch = components.Sketchpad(
                         type="numpy",
                         image_mode="RGBA",
                         canvas_size=(CANVAS, CANVAS),
@@ -104,7 +104,7 @@ with gr.Blocks(title="digitnet: how sure is a network that has only seen digits?
                     )
                     clear = gr.Button("Clear", elem_id="clear")
                 with gr.Tab("Upload", id="upload"):
-                    upload = gr.Image(
+                    upload = components.Image(
                         type="filepath",
                         image_mode=None,
                         sources=["upload", "clipboard", "webcam"],

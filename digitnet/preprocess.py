@@ -96,6 +96,7 @@ def _composite_on_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 def _pil_to_gray(img: Image.Image) -> np.ndarray:
     """Grey levels in [0, 1] (1 = white); transparency composited onto white."""
+    _check_size(img.width, img.height)  # before any shrink, so the message names the real size
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         a = np.asarray(img, dtype=np.float32)
         return _array_to_gray(a if img.mode == "F" else a / (65535.0 if a.max() > 255 else 255.0))
@@ -110,7 +111,17 @@ def _shrink_pil(img: Image.Image) -> Image.Image:
     scale = WORK_SIDE / max(img.size)
     if scale >= 1:
         return img
-    return img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.Resampling.BOX)
+    return img.resize(_shrunk_size(img.width, img.height, scale), Image.Resampling.BOX)
+
+
+def _shrunk_size(width: int, height: int, scale: float) -> tuple[int, int]:
+    """Scaled size; a very thin image keeps at least MIN_SIDE pixels across."""
+    return max(min(MIN_SIDE, width), round(width * scale)), max(min(MIN_SIDE, height), round(height * scale))
+
+
+def _check_size(width: int, height: int) -> None:
+    if min(width, height) < MIN_SIDE:
+        raise InputError(f"the image is {width}x{height} pixels; it needs at least {MIN_SIDE}x{MIN_SIDE}")
 
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
@@ -204,7 +215,7 @@ def _shrink(a: np.ndarray, side: int) -> np.ndarray:
     scale = side / max(h, w)
     if scale >= 1:
         return a
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    size = _shrunk_size(w, h, scale)
     return np.asarray(Image.fromarray(a, mode="F").resize(size, Image.Resampling.BOX), dtype=np.float32)
 
 
@@ -223,8 +234,7 @@ def _background(ink: np.ndarray) -> np.ndarray:
 def ink_map(image) -> np.ndarray:
     """The ink of any accepted input: float32 in [0, 1], 1 = ink, background exactly 0. Raises EmptyImage."""
     a, is_ink = _gray_and_ink(image)
-    if min(a.shape) < MIN_SIDE:
-        raise InputError(f"the image is {a.shape[1]}x{a.shape[0]} pixels; it needs at least {MIN_SIDE}x{MIN_SIDE}")
+    _check_size(a.shape[1], a.shape[0])
     a = _shrink(np.ascontiguousarray(a, dtype=np.float32), WORK_SIDE)
     if not is_ink:
         if np.median(_border(a)) > 0.5:

@@ -202,6 +202,21 @@ def test_bad_files_give_one_clear_error(tmp_path, make, message):
     assert "upload.png" in str(e.value) or "at least" in str(e.value)
 
 
+@pytest.mark.parametrize("size", [(4000, 1), (3, 900), (1, 1)])
+def test_too_thin_image_names_its_real_size(tmp_path, size):
+    path = tmp_path / "thin.png"
+    Image.new("L", size, 0).save(path)
+    with pytest.raises(InputError, match=f"is {size[0]}x{size[1]} pixels"):
+        preprocess(path)
+
+
+def test_very_long_thin_stroke_is_still_read():
+    a = np.full((12, 3000), 255, np.uint8)
+    a[4:8, 100:2900] = 0  # a dash, 12 px tall: the shrink keeps it at least MIN_SIDE px tall
+    x = preprocess(a)
+    assert x.shape == (28, 28) and float(x.max()) > 0
+
+
 def test_missing_file():
     with pytest.raises(InputError, match="no such file"):
         preprocess("/nonexistent/digit.png")
