@@ -2,14 +2,16 @@
 
     DIGITNET_DATA=../shared/data .venv/bin/python -m benchmarks.browser_latency [--strokes 50]
 
-The app and the no-op app (benchmarks/noop_app.py) get the same stroke script. A MutationObserver on the
-output that changes with every stroke (the app's "what the network sees" pixels, the no-op's counter)
-timestamps the update in the page; the stroke's end is the page's time at mouse-up.
+The app, the no-op app with the app's components (benchmarks/noop_app.py) and a no-op app around Gradio's
+default 800x800 sketchpad (benchmarks/noop_default_app.py, the issue's baseline) get the same stroke script.
+A MutationObserver on the output that changes with every stroke (the app's "what the network sees" pixels,
+the no-op's counter) timestamps the update in the page; the stroke's end is the page's time at mouse-up.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 
 from playwright.sync_api import sync_playwright
 
@@ -32,26 +34,51 @@ def strokes(n: int) -> list[list[tuple[int, int]]]:
     return out
 
 
-def measure(page, url: str, watch: str, script: list, timeout_ms: float = 20_000) -> list[float]:
+LAST_UPLOAD = """() => performance.getEntriesByType("resource").filter((e) => e.name.includes("/upload")).at(-1)"""
+SETTLED = f"""(quiet) => {{ const up = ({LAST_UPLOAD})();
+  const last = Math.max(window.__updated ?? 0, up ? up.responseEnd : 0);
+  return window.__updated !== null && performance.now() - last > quiet; }}"""
+PHASES = """(end) => { const ups = performance.getEntriesByType("resource").filter((e) => e.name.includes("/upload"));
+  const first = ups.find((e) => e.startTime >= end), done = ups.filter((e) => e.responseEnd <= window.__updated);
+  if (!first || !done.length) return null;
+  const last = done.at(-1);
+  return [first.startTime - end, last.responseEnd - first.startTime, window.__updated - last.responseEnd]; }"""
+
+
+def measure(page, url: str, watch: str, script: list, quiet_ms: float = 2000) -> tuple[list[float], list]:
+    """Per stroke: seconds from the stroke's end to the output's last update, and where they went (PHASES).
+
+    The sketchpad may also send the drawing while the stroke is under way, so the output can change more
+    than once; the stroke counts as answered when neither the output nor an upload has moved for quiet_ms.
+    """
     page.goto(url)
     page.wait_for_selector("#sketch canvas")
     page.wait_for_timeout(1000)
     page.evaluate(WATCH, watch)
     box = page.locator("#sketch canvas").first.bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    times = []
+    times, phases = [], []
     for stroke in script:
-        page.evaluate("() => { window.__updated = null; }")
+        page.evaluate("() => { window.__updated = null; performance.clearResourceTimings(); }")
         page.mouse.move(cx + stroke[0][0], cy + stroke[0][1])
         page.mouse.down()
         for dx, dy in stroke[1:]:
             page.mouse.move(cx + dx, cy + dy, steps=6)
         end = page.evaluate("() => performance.now()")
         page.mouse.up()
-        page.wait_for_function("() => window.__updated !== null", timeout=timeout_ms)
-        page.wait_for_timeout(300)  # let trailing updates of the same stroke land
+        page.wait_for_function(SETTLED, arg=quiet_ms, polling=100, timeout=30_000)
         times.append((page.evaluate("() => window.__updated") - end) / 1e3)
-    return times
+        phases.append(page.evaluate(PHASES, end))
+    return times, phases
+
+
+def phase_medians(phases: list) -> str:
+    """Medians of: stroke end -> first upload (canvas export), uploads, last upload done -> output updated."""
+    rows = [p for p in phases if p]
+    if not rows:
+        return "no upload seen"
+    med = [statistics.median(col) for col in zip(*rows, strict=True)]
+    return f"export {med[0]:.0f} ms, uploads {med[1]:.0f} ms, queue+function+render {med[2]:.0f} ms (n={len(rows)})"
 
 
 def main() -> None:
@@ -60,18 +87,24 @@ def main() -> None:
     opts = parser.parse_args()
     print(machine())
     script = strokes(opts.strokes)
-    with Server("app") as real, Server("benchmarks.noop_app") as noop, sync_playwright() as p:
+    apps = {"app": ("app", "#pixels"), "no-op": ("benchmarks.noop_app", "#headline"),
+            "no-op, default sketchpad": ("benchmarks.noop_default_app", "#headline")}  # fmt: skip
+    results = {}
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        results = {
-            "app": summary_ms(measure(page, real.url, "#pixels", script)),
-            "no-op": summary_ms(measure(page, noop.url, "#headline", script)),
-        }
+        for name, (module, watch) in apps.items():
+            with Server(module) as server:
+                page = browser.new_page(viewport={"width": 1280, "height": 1000})
+                times, phases = measure(page, server.url, watch, script)
+                results[name] = summary_ms(times)
+                print(f"{name}: {phase_medians(phases)}")
+                page.close()
         browser.close()
-    print(f"stroke end -> updated output, {opts.strokes} strokes, ms:\n| | app | no-op | ratio |\n|---|---|---|---|")
+    print(f"stroke end -> updated output, {opts.strokes} strokes, ms (ratio: app / that no-op app):")
+    print("| | app | no-op, same components | ratio | no-op, default sketchpad | ratio |\n|---|---|---|---|---|---|")
     for q in ("median", "p95"):
-        a, b = results["app"][q], results["no-op"][q]
-        print(f"| {q} | {a:.0f} | {b:.0f} | {a / b:.2f}x |")
+        a, b, c = (results[k][q] for k in apps)
+        print(f"| {q} | {a:.0f} | {b:.0f} | {a / b:.2f}x | {c:.0f} | {a / c:.2f}x |")
 
 
 if __name__ == "__main__":
