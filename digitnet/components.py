@@ -27,9 +27,8 @@ def decode_error(err: Exception) -> gr.Error:
     return gr.Error("the image could not be decoded: the file may be truncated, corrupt or not an image")
 
 
-class Image(gr.Image):
-    def get_block_name(self) -> str:
-        return "image"
+class _ClearDecodeErrors:
+    """Mixin for a Gradio image input: a failure to decode becomes a gr.Error with a message."""
 
     def preprocess(self, payload: Any) -> Any:
         try:
@@ -38,6 +37,11 @@ class Image(gr.Image):
             raise
         except Exception as err:
             raise decode_error(err) from err
+
+
+class Image(_ClearDecodeErrors, gr.Image):
+    def get_block_name(self) -> str:
+        return "image"
 
 
 class _EditorData(EditorData):
@@ -58,7 +62,7 @@ class _EditorData(EditorData):
             return empty
 
 
-class Sketchpad(gr.Sketchpad):
+class Sketchpad(_ClearDecodeErrors, gr.Sketchpad):
     data_model = _EditorData
 
     def get_block_name(self) -> str:
@@ -67,9 +71,4 @@ class Sketchpad(gr.Sketchpad):
     def preprocess(self, payload: Any) -> Any:
         if getattr(payload, "_problem", None):
             raise gr.Error(payload._problem)
-        try:
-            return super().preprocess(payload)
-        except gr.Error:
-            raise
-        except Exception as err:
-            raise decode_error(err) from err
+        return super().preprocess(payload)

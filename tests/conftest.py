@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from benchmarks._common import free_port
 from digitnet.data import load_mnist
 
 
@@ -27,3 +28,13 @@ def digit_files(tmp_path_factory, mnist_test) -> list[tuple[str, int]]:
         Image.fromarray(x[i].numpy()).save(path)
         out.append((str(path), int(y[i])))
     return out
+
+
+@pytest.fixture(scope="module")
+def app_module():
+    """app.py, launched in this process on a free loopback port (closed after the module's tests)."""
+    import app
+
+    app.launch(prevent_thread_lock=True, server_port=free_port(), quiet=True)
+    yield app
+    app.demo.close()

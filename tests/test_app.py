@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 
 import numpy as np
 import pytest
@@ -14,21 +13,6 @@ from PIL import Image
 from digitnet import ui
 
 CANVAS = 280
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def app_module():
-    import app
-
-    app.launch(prevent_thread_lock=True, server_port=free_port(), quiet=True)
-    yield app
-    app.demo.close()
 
 
 @pytest.fixture(scope="module")

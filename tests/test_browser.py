@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -23,19 +22,9 @@ BRUSH = "#sketch button[aria-label=Brush]"
 SEVEN = [[(-65, -85), (55, -85), (0, 20), (-25, 95)]]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def url():
-    import app
-
-    app.launch(prevent_thread_lock=True, server_port=free_port(), quiet=True)
-    yield app.demo.local_url
-    app.demo.close()
+def url(app_module) -> str:
+    return app_module.demo.local_url
 
 
 @pytest.fixture(scope="module")
