@@ -139,16 +139,18 @@ def generate(folder: Path, count: int, seed: int = 0) -> Iterator[Case]:
         "sketch layers wrong type": {"layers": "x", "composite": None},
         "sketch only background": {"background": handle_file(str(composite))},
     }
-    names = itertools.cycle([*makers, *sketches, "100 MB file"])
+    names, big = itertools.cycle([*makers, *sketches, "100 MB file"]), 0
     for i in range(count):
         kind = next(names)
+        if kind == "100 MB file":
+            big += 1
+            if big > 3:  # three are enough: each sends 100 MB
+                kind = next(names)
         if kind in sketches:
             yield Case(kind, "/draw", (sketches[kind], "cnn"))
             continue
         path = folder / f"case{i}"
         if kind == "100 MB file":
-            if i > len(makers) * 3:  # twice is enough: each writes 100 MB
-                continue
             path = path.with_suffix(".png")
             with open(path, "wb") as f:
                 f.write(_encode(digit, "PNG"))

@@ -4,7 +4,8 @@
 
 Each client (its own gradio_client.Client in its own thread) cycles through a drawn 7 (/draw), an uploaded
 7 (/upload) and /classify. A response is valid when it names the digit 7. Reports failures, invalid
-answers, latency and the server process's resident memory (current and peak) at start and end.
+answers, latency and the server process's resident memory (current and peak) at start and end, and its
+resident memory every 10 s in between, to show whether it levels off.
 """
 
 from __future__ import annotations
@@ -72,6 +73,18 @@ def run_load(server: Server, clients: int, seconds: float, max_requests: int, fo
     return tally
 
 
+def sample_memory(server: Server, stop: threading.Event, every: float = 10.0) -> list[float]:
+    """Resident memory (MB) of the server every `every` seconds until stop is set (filled in by a thread)."""
+    samples: list[float] = []
+
+    def run() -> None:
+        while not stop.wait(every):
+            samples.append(server.memory_mb()["VmRSS"])
+
+    threading.Thread(target=run, daemon=True).start()
+    return samples
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=32)
@@ -82,9 +95,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, Server("app") as server:
         run_load(server, opts.clients, 5, opts.clients * 3, Path(tmp))  # warm-up: memory is compared after it
         start = server.memory_mb()
-        t0 = time.perf_counter()
+        t0, stop = time.perf_counter(), threading.Event()
+        samples = sample_memory(server, stop)
         tally = run_load(server, opts.clients, opts.seconds, opts.max_requests, Path(tmp))
         elapsed = time.perf_counter() - t0
+        stop.set()
         end = server.memory_mb()
         n = tally.ok + tally.failed + tally.invalid
         print(
@@ -97,6 +112,7 @@ def main() -> None:
             f"server RSS MB: start {start['VmRSS']:.0f} (peak {start['VmHWM']:.0f}), "
             f"end {end['VmRSS']:.0f} (peak {end['VmHWM']:.0f})"
         )
+        print("server RSS MB every 10 s: " + " ".join(f"{m:.0f}" for m in samples))
         for e in tally.errors:
             print("  ", e)
 
