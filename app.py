@@ -80,7 +80,8 @@ def html_block(value: str, label: str, elem_id: str) -> gr.HTML:
     return gr.HTML(value, label=label, elem_id=elem_id, css_template=ui.CSS, js_on_load=None)
 
 
-with gr.Blocks(title="digitnet: how sure is a network that has only seen digits?") as demo:
+# Uploaded and drawn images are cached on disk by Gradio; a public demo deletes them after an hour.
+with gr.Blocks(title="digitnet: how sure is a network that has only seen digits?", delete_cache=(600, 3600)) as demo:
     gr.Markdown(
         "# digitnet\nDraw a digit or upload any image. The networks have only ever seen handwritten digits: "
         "watch how confident they stay on things that are not digits."

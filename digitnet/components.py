@@ -8,6 +8,7 @@ unchanged: they render with Gradio's own image and image-editor front ends.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import gradio as gr
@@ -18,8 +19,11 @@ from pydantic import PrivateAttr, ValidationError, model_validator
 from digitnet.preprocess import FORMATS
 
 
-def decode_error(err: Exception) -> gr.Error:
+def decode_error(err: Exception, payload: Any = None) -> gr.Error:
     """A message for the visitor about an upload that could not be decoded."""
+    path = getattr(payload, "path", None)
+    if path and os.path.isfile(path) and os.path.getsize(path) == 0:
+        return gr.Error("the file is empty")
     if isinstance(err, (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning)):
         return gr.Error("the image has too many pixels to process")
     if isinstance(err, PILImage.UnidentifiedImageError):
@@ -36,7 +40,7 @@ class _ClearDecodeErrors:
         except gr.Error:
             raise
         except Exception as err:
-            raise decode_error(err) from err
+            raise decode_error(err, payload) from err
 
 
 class Image(_ClearDecodeErrors, gr.Image):

@@ -118,8 +118,15 @@ def test_a_file_that_is_not_an_image_is_a_clear_error_and_the_app_keeps_serving(
     with pytest.raises(AppError) as err:
         client.predict(handle_file(str(bad)), "mlp", api_name="/classify")
     assert "image" in str(err.value).lower()
-    with pytest.raises(AppError):
+    with pytest.raises(AppError, match="not an image in a supported format"):
         client.predict(handle_file(str(bad)), "mlp", api_name="/upload")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    for api in ("/upload", "/classify"):
+        with pytest.raises(AppError, match="empty"):
+            client.predict(handle_file(str(empty)), "mlp", api_name=api)
+    with pytest.raises(AppError, match="sketchpad value is malformed"):
+        client.predict({"layers": "not a list", "composite": None}, "mlp", api_name="/draw")
     path, label = digit_files[2]
     assert client.predict(handle_file(path), "mlp", api_name="/classify")["digit"] == label
 
