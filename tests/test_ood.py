@@ -98,11 +98,11 @@ def test_every_shipped_model_has_a_calibration():
         assert models.metadata(name)["ood"]["score"] in ood.SCORES
 
 
-def test_oe_model_flags_few_real_digits(oe, mnist_test):
-    x, y = mnist_test
-    probs, flags, _ = oe.scored(to_float(x[:500]))
-    assert (probs.argmax(1) == y[:500]).double().mean() >= 0.99
-    assert np.mean(flags) <= 0.03
+def test_oe_model_is_accurate_and_flags_few_real_digits(oe, mnist_test):
+    x, y = mnist_test  # all 10,000: on a 500-digit subset the share flagged varies by about +-0.6 points
+    probs, flags, _ = oe.scored(to_float(x))
+    assert (probs.argmax(1) == y).double().mean() >= 0.995
+    assert np.mean(flags) <= 0.025  # the report measures 1.99% against the 2%; this guards regressions
 
 
 @pytest.mark.parametrize("family", ["letters_unseen_fonts", "unseen_symbols", "photo_crops", "textures"])
