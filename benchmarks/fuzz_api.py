@@ -87,7 +87,7 @@ def _valid_images(rng: random.Random) -> dict[str, Callable[[], tuple[str, bytes
         "animated gif": lambda: (".gif", _animated("GIF")),
         "animated png": lambda: (".png", _animated("PNG")),
         "16-bit png": lambda: (".png", _encode(Image.fromarray(np.asarray(_digit(), np.uint16) * 257), "PNG")),
-        "32-bit int png": lambda: (".png", _encode(_digit("I"), "PNG")),
+        "32-bit int tiff": lambda: (".tif", _encode(_digit("I"), "TIFF")),  # PNG cannot hold 32-bit integers
         "float nan/inf tiff": lambda: (".tiff", _float_tiff(rng)),
         "cmyk jpeg": lambda: (".jpg", _encode(_digit("CMYK"), "JPEG")),
         "cmyk tiff": lambda: (".tiff", _encode(_digit("CMYK"), "TIFF")),
