@@ -137,13 +137,14 @@ def pen_drawn(strokes: list, width: int) -> np.ndarray:
     return preprocess({"background": None, "layers": [np.asarray(layer)], "composite": None})
 
 
+@pytest.fixture(scope="module")
 def pen_digits() -> tuple[torch.Tensor, torch.Tensor]:
     x = torch.from_numpy(np.stack([pen_drawn(s, w) for s in PEN_DIGITS.values() for w in (12, 20)]))[:, None]
     return x, torch.tensor([d for d in PEN_DIGITS for _ in (12, 20)])
 
 
-def test_digits_drawn_with_straight_pen_strokes_are_read_by_the_plain_cnn():
-    x, y = pen_digits()
+def test_digits_drawn_with_straight_pen_strokes_are_read_by_the_plain_cnn(pen_digits):
+    x, y = pen_digits
     assert (Predictor("cnn", "cpu").probabilities(x).argmax(1) == y).double().mean() >= 0.9
 
 
@@ -152,9 +153,9 @@ def test_digits_drawn_with_straight_pen_strokes_are_read_by_the_plain_cnn():
     reason="known defect: cnn_oe's training outliers include pen-drawn lines and polygons, and it declines most "
     "digits drawn with straight strokes (19 of 20 here); see docs/overconfidence.md",
 )
-def test_oe_model_accepts_digits_drawn_with_straight_pen_strokes():
-    x, y = pen_digits()
-    probs, flags, _ = Predictor("cnn_oe", "cpu").scored(x)
+def test_oe_model_accepts_digits_drawn_with_straight_pen_strokes(oe, pen_digits):
+    x, y = pen_digits
+    probs, flags, _ = oe.scored(x)
     assert (probs.argmax(1) == y).double().mean() >= 0.9
     assert np.mean(flags) <= 0.25
 
