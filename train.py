@@ -32,9 +32,15 @@ DEFAULTS = {
     "mlp": dict(epochs=15, batch_size=64, lr=0.003, optimizer="sgd", augment=False, schedule="constant", seed=3),
     "cnn": dict(epochs=16, batch_size=128, lr=0.004, optimizer="adamw", augment=True, schedule="onecycle", seed=1),
     # 12 epochs, not 16: each OE epoch costs 1.5x (outliers ride along) and it had to train on 2 shared cores.
-    "cnn_oe": dict(epochs=12, batch_size=128, lr=0.004, optimizer="adamw", augment=True, schedule="onecycle", seed=1),
-}
-HYPERPARAMETERS = ("epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "label_smoothing", "seed", "limit")
+    # stroke_share: that share of digits is shown re-drawn with straight pen strokes (digitnet/strokes.py);
+    # without it the OE network learns "pen-drawn lines are not digits" and declines mouse-drawn digits.
+    "cnn_oe": dict(epochs=12, batch_size=128, lr=0.004, optimizer="adamw", augment=True, schedule="onecycle", seed=1,
+                   stroke_share=0.3),
+}  # fmt: skip
+HYPERPARAMETERS = (
+    "epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "label_smoothing", "stroke_share", "seed",
+    "limit",
+)  # fmt: skip
 OE_WEIGHT = 0.5  # Hendrycks et al. 2019: loss += 0.5 * CE(outliers, uniform)
 
 
@@ -62,8 +68,12 @@ def make_optimizer(model: nn.Module, args: argparse.Namespace, steps: int):
     return opt, sched
 
 
-def train_epoch(model, opt, sched, x, y, args, gen, epoch: int, outliers: torch.Tensor | None = None) -> float:
-    """One pass over (x, y) in shuffled batches; returns the mean training loss."""
+def train_epoch(model, opt, sched, x, y, args, gen, epoch: int, outliers=None, strokes=None) -> float:
+    """One pass over (x, y) in shuffled batches; returns the mean training loss.
+
+    `outliers`: non-digits trained toward the uniform distribution. `strokes`: the same digits as `x`
+    re-drawn with straight strokes, swapped in for a random `args.stroke_share` of each batch.
+    """
     model.train()
     perm = torch.randperm(len(x), generator=gen, device=x.device)
     steps = len(x) // args.batch_size  # drop the ragged last batch
@@ -71,6 +81,9 @@ def train_epoch(model, opt, sched, x, y, args, gen, epoch: int, outliers: torch.
     for i in bar:
         idx = perm[i * args.batch_size : (i + 1) * args.batch_size]
         xb, yb = x[idx], y[idx]
+        if strokes is not None:
+            swap = torch.rand(len(idx), generator=gen, device=x.device) < args.stroke_share
+            xb = torch.where(swap[:, None, None, None], strokes[idx], xb)
         if outliers is not None:
             oidx = torch.randint(len(outliers), (args.batch_size // 2,), generator=gen, device=x.device)
             xb = torch.cat([xb, outliers[oidx]])
@@ -111,6 +124,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", default=str(models.WEIGHTS_DIR), help="folder for <model>.safetensors and .json")
     p.add_argument("--limit", type=int, help="train on only the first N training images (quick experiments)")
     p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--stroke-share", type=float, help="share of digits shown re-drawn with straight strokes")
     p.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
     p.add_argument("--no-calibrate", action="store_true", help="skip fitting the out-of-distribution scores")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -118,6 +132,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for k, v in DEFAULTS[args.model].items():
         if getattr(args, k, None) is None:
             setattr(args, k, v)
+    args.stroke_share = args.stroke_share or 0.0
     return args
 
 
@@ -134,6 +149,7 @@ def main(argv: list[str] | None = None) -> dict:
     xte, yte = load_mnist(train=False, root=args.data_dir)
     if args.limit:
         xtr, ytr = xtr[: args.limit], ytr[: args.limit]
+    xtr_raw = xtr
     xtr, xval, xte = (to_float(t).to(device) for t in (xtr, xval, xte))
     ytr, yval, yte = ytr.to(device), yval.to(device), yte.to(device)
     outliers = None
@@ -141,6 +157,13 @@ def main(argv: list[str] | None = None) -> dict:
         from digitnet.probes import training_outliers
 
         outliers = to_float(training_outliers(seed=args.seed)).to(device)
+    strokes = None
+    if args.stroke_share > 0:
+        from digitnet.strokes import stroke_digits
+
+        t0 = time.perf_counter()
+        strokes = to_float(stroke_digits(xtr_raw, seed=args.seed)).to(device)
+        print(f"re-drew {len(strokes):,} digits with straight strokes in {time.perf_counter() - t0:.0f}s")
 
     model = models.build(args.model).to(device)
     if args.model != "mlp":
@@ -152,7 +175,7 @@ def main(argv: list[str] | None = None) -> dict:
     t0, history = time.perf_counter(), []
     for epoch in range(1, args.epochs + 1):
         te = time.perf_counter()
-        loss = train_epoch(model, opt, sched, xtr, ytr, args, gen, epoch, outliers)
+        loss = train_epoch(model, opt, sched, xtr, ytr, args, gen, epoch, outliers, strokes)
         val_acc = evaluate(model, xval, yval)
         seconds = round(time.perf_counter() - te, 2)
         history.append(dict(epoch=epoch, loss=round(loss, 5), val_acc=val_acc, seconds=seconds))
