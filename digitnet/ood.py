@@ -12,7 +12,7 @@ Scores, each from a model's logits and penultimate features (`model.features(x)`
 
 Calibration (`calibrate`) fits the temperature on the validation split (NLL, LBFGS on log T), the Gaussian
 on training features, picks the score that best catches the training-allowed probe families, and sets
-its threshold so that 2% of validation digits are flagged. It is stored beside the weights as
+its threshold so that 1.6% of validation digits are flagged (see FLAG_RATE). It is stored beside the weights as
 <model>.ood.safetensors (tensors plus JSON metadata; no pickle) and summarised in <model>.json.
 """
 
@@ -34,7 +34,10 @@ from digitnet import models
 
 SCORES = ("msp", "msp_t", "entropy", "energy", "mahalanobis")
 HIGHER_IS_DIGIT = {"msp": True, "msp_t": True, "entropy": False, "energy": False, "mahalanobis": False}
-FLAG_RATE = 0.02  # share of validation digits the verdict may call "not a digit"
+# Share of validation digits the verdict calls "not a digit". The aim is at most 2% of digits; with 5,000
+# validation and 10,000 test digits the test share differs from the validation share by about 0.24 points
+# (one standard error), so 2% on validation would miss 2% on test half the time. 1.6% leaves 1.65 errors.
+FLAG_RATE = 0.016
 SELECTION_SEED = 10_000  # probe seed for choosing the score: differs from the training outliers' seed
 SELECTION_N = 400  # images per training-allowed family used to choose the score
 
@@ -176,7 +179,7 @@ def ece(probs: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> float:
 
 
 def choose_score(val_scores: dict[str, torch.Tensor], outlier_scores: dict[str, torch.Tensor]) -> tuple[str, dict]:
-    """The score that flags the most training-allowed outliers at the 2%-of-digits threshold (then best AUROC)."""
+    """The score that flags the most training-allowed outliers at the FLAG_RATE threshold (then best AUROC)."""
     table = {}
     for name in SCORES:
         thr = threshold_for(name, val_scores[name])

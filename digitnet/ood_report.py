@@ -4,7 +4,8 @@ For every model with weights: MNIST test accuracy, ECE (15 bins) before and afte
 the share of test digits its verdict flags, and for every probe family the mean top confidence, the
 share flagged, and AUROC and FPR at 95% TPR of every score. Held-out families are the ones the targets
 are about; training-allowed families are shown for reference (drawn with another seed than training's).
-Writes a confidence-histogram figure and a reliability diagram as PNG.
+It also checks the other side: digits drawn with straight pen strokes, as people draw with a mouse,
+must still be read and not flagged. Writes a confidence-histogram figure and a reliability diagram as PNG.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from digitnet import models, ood
 from digitnet.data import load_mnist, to_float, train_val_split
 from digitnet.device import pick_device
 from digitnet.probes import FAMILIES, HELDOUT_FAMILIES, TRAIN_FAMILIES, probe_images
+from digitnet.strokes import pen_digit_images, stroke_digits
 
 PROBE_N = 1000
 PROBE_SEED = 20_000  # training outliers use the training seed, score selection 10_000
+PEN_PER_DIGIT = 20
+STROKE_N = 1000
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
@@ -39,6 +43,7 @@ class Result:
     probs_t: torch.Tensor
     labels: torch.Tensor
     families: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    drawn: dict[str, tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]] = field(default_factory=dict)
 
     def flagged(self, s: dict[str, torch.Tensor]) -> float:
         return float(self.cal.flags(s).double().mean())
@@ -53,7 +58,7 @@ def calibration_for(name: str, model: torch.nn.Module, data_dir: str | None) -> 
     return cal, False
 
 
-def evaluate_model(name: str, probes: dict[str, torch.Tensor], xte, yte, device, data_dir) -> Result:
+def evaluate_model(name: str, probes: dict[str, torch.Tensor], drawn: dict, xte, yte, device, data_dir) -> Result:
     model = models.load(name, device)
     cal, stored = calibration_for(name, model, data_dir)
     logits, feats = ood.forward(model, xte)
@@ -62,7 +67,17 @@ def evaluate_model(name: str, probes: dict[str, torch.Tensor], xte, yte, device,
                cal, stored, ood.scores(logits, feats, cal), probs, probs_t, yte)  # fmt: skip
     for fam, x in probes.items():
         r.families[fam] = ood.scores(*ood.forward(model, x), cal)
+    for what, (x, y) in drawn.items():
+        logits, feats = ood.forward(model, x)
+        r.drawn[what] = (torch.softmax(logits, 1), y, ood.scores(logits, feats, cal))
     return r
+
+
+def drawn_digits(xte: torch.Tensor, yte: torch.Tensor) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Digits drawn with straight strokes: hand-drawn polylines, and MNIST test digits re-drawn that way."""
+    pen = pen_digit_images(PEN_PER_DIGIT, PROBE_SEED)
+    redrawn = to_float(stroke_digits(xte[:STROKE_N], PROBE_SEED)), yte[:STROKE_N]
+    return {f"hand-drawn polylines ({len(pen[1])})": pen, f"MNIST test digits re-drawn ({STROKE_N:,})": redrawn}
 
 
 # --- tables -------------------------------------------------------------------------------------------------
@@ -109,6 +124,19 @@ def verdict_table(results: list[Result]) -> str:
     rows = [["MNIST test digits"] + [f"{r.flagged(r.digits):.1%}" for r in results]]
     rows += [[_fam(f)] + [f"{r.flagged(r.families[f]):.1%}" for r in results] for f in fams]
     return _table(["share flagged 'not a digit'"] + [f"{r.name} ({r.cal.score})" for r in results], rows)
+
+
+def drawn_table(results: list[Result]) -> str:
+    rows = []
+    for what in results[0].drawn:
+        cells = []
+        for r in results:
+            probs, y, sc = r.drawn[what]
+            acc = (probs.argmax(1) == y).double().mean()
+            cells.append(f"{acc:.1%} / {r.flagged(sc):.1%} / {probs.max(1).values.mean():.3f}")
+        rows.append([what] + cells)
+    return _table(["digits drawn with straight strokes: read / flagged / mean top conf"] + [r.name for r in results],
+                  rows)  # fmt: skip
 
 
 def score_table(r: Result) -> str:
@@ -191,7 +219,8 @@ def plot_reliability(results: list[Result], path: Path) -> None:
 
 def report(results: list[Result]) -> str:
     parts = ["## Summary", summary_table(results), "## Mean top confidence", confidence_table(results),
-             "## The verdict", verdict_table(results)]  # fmt: skip
+             "## The verdict", verdict_table(results),
+             "## Digits drawn with straight strokes (must be read, not flagged)", drawn_table(results)]  # fmt: skip
     for r in results:
         parts += [f"## Scores: {r.name}", score_table(r)]
     return "\n\n".join(parts) + "\n"
@@ -206,7 +235,8 @@ def main(args: argparse.Namespace) -> int:
     n, out_dir = getattr(args, "probe_n", None) or PROBE_N, Path(getattr(args, "plots", None) or DOCS)
     probes = {f: probe_images(f, n, PROBE_SEED) for f in HELDOUT_FAMILIES + TRAIN_FAMILIES}
     xte, yte = load_mnist(train=False, root=args.data_dir)
-    results = [evaluate_model(m, probes, to_float(xte), yte, device, args.data_dir) for m in names]
+    drawn = drawn_digits(xte, yte)
+    results = [evaluate_model(m, probes, drawn, to_float(xte), yte, device, args.data_dir) for m in names]
     print(f"# Out-of-distribution report: models {', '.join(names)}; {n} images per probe family (seed "
           f"{PROBE_SEED}); 10,000 MNIST test digits; held-out families: {', '.join(HELDOUT_FAMILIES)}\n")  # fmt: skip
     print(report(results))

@@ -7,7 +7,8 @@ exception is `uniform_noise_x1.5` (Hein et al. 2019): 28x28 uniform noise multip
 
 Families with `train=True` may be used for outlier exposure and for choosing a score; the others are
 held out for evaluation only (Latin letters in fonts never used in training, Greek letters and symbols
-never used in training, photo crops, textures, scaled noise).
+never used in training, letters and symbols drawn with straight pen strokes, photo crops, textures,
+scaled noise).
 
 Glyphs that look like digits are not fair non-digits and are never drawn (see LOOKS_LIKE_A_DIGIT);
 neither are circle outlines (a 0) nor near-vertical single lines (a 1).
@@ -194,6 +195,44 @@ def scribbles(rng: np.random.Generator) -> np.ndarray:
     return _finish(img, rng)
 
 
+# Capital letters and symbols as a person draws them with a mouse: straight strokes in a unit box (x, y; y down).
+# None of them is among LOOKS_LIKE_A_DIGIT.
+PEN_LETTERS: dict[str, list[list[tuple[float, float]]]] = {
+    "A": [[(0.1, 1), (0.5, 0), (0.9, 1)], [(0.28, 0.6), (0.72, 0.6)]],
+    "E": [[(0.85, 0), (0.15, 0), (0.15, 1), (0.85, 1)], [(0.15, 0.5), (0.7, 0.5)]],
+    "F": [[(0.85, 0), (0.15, 0), (0.15, 1)], [(0.15, 0.5), (0.7, 0.5)]],
+    "H": [[(0.15, 0), (0.15, 1)], [(0.85, 0), (0.85, 1)], [(0.15, 0.5), (0.85, 0.5)]],
+    "K": [[(0.2, 0), (0.2, 1)], [(0.85, 0), (0.2, 0.55)], [(0.4, 0.4), (0.85, 1)]],
+    "M": [[(0.1, 1), (0.15, 0), (0.5, 0.6), (0.85, 0), (0.9, 1)]],
+    "N": [[(0.15, 1), (0.15, 0), (0.85, 1), (0.85, 0)]],
+    "R": [[(0.2, 1), (0.2, 0), (0.8, 0.1), (0.8, 0.45), (0.2, 0.5)], [(0.4, 0.5), (0.85, 1)]],
+    "T": [[(0.05, 0), (0.95, 0)], [(0.5, 0), (0.5, 1)]],
+    "V": [[(0.1, 0), (0.5, 1), (0.9, 0)]],
+    "W": [[(0, 0), (0.25, 1), (0.5, 0.35), (0.75, 1), (1, 0)]],
+    "X": [[(0.1, 0), (0.9, 1)], [(0.9, 0), (0.1, 1)]],
+    "Y": [[(0.1, 0), (0.5, 0.5), (0.9, 0)], [(0.5, 0.5), (0.5, 1)]],
+    "#": [[(0.35, 0), (0.25, 1)], [(0.75, 0), (0.65, 1)], [(0, 0.33), (1, 0.33)], [(0, 0.67), (1, 0.67)]],
+    "*": [[(0.5, 0), (0.5, 1)], [(0.07, 0.25), (0.93, 0.75)], [(0.93, 0.25), (0.07, 0.75)]],
+    "=": [[(0, 0.3), (1, 0.3)], [(0, 0.7), (1, 0.7)]],
+    "->": [[(0, 0.5), (1, 0.5)], [(0.65, 0.2), (1, 0.5), (0.65, 0.8)]],
+    "check": [[(0.05, 0.55), (0.35, 0.95), (0.95, 0.05)]],
+}
+
+
+def pen_letters(rng: np.random.Generator) -> np.ndarray:
+    """A letter or symbol from PEN_LETTERS drawn with straight strokes of even width, every vertex jittered."""
+    strokes = list(PEN_LETTERS.values())[rng.integers(len(PEN_LETTERS))]
+    h = rng.uniform(55, 90)
+    w = h * rng.uniform(0.6, 1.0)
+    x0, y0 = (RENDER - w) / 2 + rng.uniform(-8, 8), (RENDER - h) / 2 + rng.uniform(-8, 8)
+    img, draw = _canvas()
+    width, ink = int(rng.integers(4, 11)), _ink(rng)  # 10-27 px on the app's 280 px canvas
+    for stroke in strokes:
+        pts = [(x0 + w * x + rng.normal(0, 0.03 * h), y0 + h * y + rng.normal(0, 0.03 * h)) for x, y in stroke]
+        draw.line(pts, fill=ink, width=width, joint="curve")
+    return _finish(img, rng)
+
+
 def letters(rng: np.random.Generator) -> np.ndarray:
     return _glyph(rng, TRAIN_FONTS, LATIN + TRAIN_SYMBOLS)
 
@@ -255,6 +294,7 @@ FAMILIES: dict[str, Family] = {
         Family("letters", True, "Latin letters and ASCII symbols in DejaVu fonts", letters),
         Family("letters_unseen_fonts", False, "Latin letters in STIX and Computer Modern fonts", letters_unseen_fonts),
         Family("unseen_symbols", False, "Greek letters and math/other symbols never trained on", unseen_symbols),
+        Family("pen_letters", False, "capital letters and symbols drawn with straight pen strokes", pen_letters),
         Family("photo_crops", False, "crops of scikit-image's bundled photographs", photo_crops),
         Family("textures", False, "brick/grass/gravel crops, gratings, checkerboards, dots", textures),
         Family("uniform_noise_x1.5", False, "28x28 uniform noise x 1.5, bypassing preprocessing", uniform_noise_scaled,

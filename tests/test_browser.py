@@ -95,6 +95,8 @@ def test_draw_a_one_and_a_seven(page, tmp_path):
     models = ui.available_models()
     assert page.locator("#compare .dn-model").count() == len(models)
     assert page.locator("#compare .bar").count() == 10 * len(models)
+    if "cnn_oe" in models:  # the network that can say "not a digit" must not say it of a drawn 7
+        assert page.locator("#compare .dn-model[data-model='cnn_oe'] .dn-verdict.is-digit").count() == 1
 
     shot = tmp_path / "screenshot.png"
     page.screenshot(path=str(shot), full_page=True)
@@ -119,3 +121,5 @@ def test_one_click_on_a_non_digit_example(page):
     assert page.locator("#chart .bar").count() == 10
     assert page.locator("#chart .bar.winner").count() == 1
     assert page.inner_text("button[role=tab][aria-selected=true]").strip() == "Upload"
+    if "cnn_oe" in ui.available_models():
+        assert page.locator("#compare .dn-model[data-model='cnn_oe'] .dn-verdict.not-digit").count() == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -37,7 +38,7 @@ def test_scaled_noise_leaves_the_unit_range():
 def test_train_and_heldout_families_are_disjoint():
     assert set(probes.TRAIN_FAMILIES).isdisjoint(probes.HELDOUT_FAMILIES)
     assert set(probes.TRAIN_FAMILIES) | set(probes.HELDOUT_FAMILIES) == set(probes.FAMILIES)
-    for must_be_held_out in ("letters_unseen_fonts", "photo_crops", "unseen_symbols"):
+    for must_be_held_out in ("letters_unseen_fonts", "photo_crops", "unseen_symbols", "pen_letters"):
         assert must_be_held_out in probes.HELDOUT_FAMILIES
     assert set(probes.TRAIN_FONTS).isdisjoint(probes.HELDOUT_FONTS)
     assert set(probes.UNSEEN_SYMBOLS).isdisjoint(probes.LATIN + probes.TRAIN_SYMBOLS)
@@ -63,3 +64,12 @@ def test_training_outliers_come_only_from_training_families():
     assert torch.equal(x, probes.training_outliers(n=25, seed=5))
     first = probes.probe_images(probes.TRAIN_FAMILIES[0], 5, seed=5).squeeze(1).mul(255).round().to(torch.uint8)
     assert torch.equal(x[:5], first)
+
+
+def test_pen_letters_are_never_digit_like_glyphs_and_fill_the_box():
+    banned = set("".join(probes.LOOKS_LIKE_A_DIGIT.values())) | set("0123456789")
+    assert not any(len(k) == 1 and k in banned for k in probes.PEN_LETTERS)
+    for strokes in probes.PEN_LETTERS.values():
+        pts = np.array([p for s in strokes for p in s])
+        assert pts.min() >= 0 and pts.max() <= 1
+        assert np.ptp(pts[:, 0]) >= 0.6 or np.ptp(pts[:, 1]) >= 0.6  # a drawn letter, not a dot
