@@ -31,8 +31,8 @@ scribble or a photo, it still picks the digit whose pattern is closest, often wi
 Try the non-digit examples: the plain networks are confidently wrong. Where a network has a calibrated
 "is it a digit at all?" score, the verdict under the answer says so; the CNN trained with *outlier
 exposure* has also seen non-digits during training and learned to spread its probability over all ten.
-It overdoes it: it also declines many digits drawn with straight strokes, because many of the non-digits it
-was trained on were drawn with the same kind of strokes (a known defect, measured in docs/overconfidence.md).
+Because many of those non-digits are pen strokes, it was also shown digits re-drawn with straight strokes,
+as a mouse draws them, so that it does not take your drawn digits for non-digits.
 "What the network sees" is your input after the same preparation as MNIST: the ink's bounding box
 scaled to 20x20 pixels and centred by its centre of mass in a 28x28 frame.
 """

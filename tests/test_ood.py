@@ -106,7 +106,7 @@ def test_oe_model_is_accurate_and_flags_few_real_digits(oe, mnist_test):
     assert np.mean(flags) <= 0.02  # the target
 
 
-@pytest.mark.parametrize("family", ["letters_unseen_fonts", "unseen_symbols", "photo_crops", "textures"])
+@pytest.mark.parametrize("family", ["letters_unseen_fonts", "unseen_symbols", "pen_letters", "photo_crops", "textures"])
 def test_oe_model_flags_heldout_non_digits_and_is_not_confident_on_them(oe, family):
     probs, flags, _ = oe.scored(probe_images(family, 150, seed=123))
     assert np.mean(flags) >= 0.9
@@ -124,7 +124,7 @@ def test_oe_model_accepts_mnist_test_digits_re_drawn_with_straight_strokes(oe, m
     x, y = mnist_test[0][-500:], mnist_test[1][-500:]
     probs, flags, _ = oe.scored(to_float(stroke_digits(x, seed=77)))
     assert (probs.argmax(1) == y).double().mean() >= 0.97
-    assert np.mean(flags) <= 0.1
+    assert np.mean(flags) <= 0.15  # a model trained without them flagged 96%
 
 
 def test_plain_cnn_is_overconfident_on_letters():
