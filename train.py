@@ -29,8 +29,10 @@ from digitnet.device import pick_device
 DEFAULTS = {
     # The PyTorch tutorial network: plain SGD, no augmentation, no schedule.
     # Its seed is the best of seeds 1-5 by validation accuracy (docs/benchmarks.md lists all five).
-    "mlp": dict(epochs=15, batch_size=64, lr=0.003, optimizer="sgd", augment=False, schedule="constant", seed=3),
-    "cnn": dict(epochs=16, batch_size=128, lr=0.004, optimizer="adamw", augment=True, schedule="onecycle", seed=1),
+    "mlp": dict(epochs=15, batch_size=64, lr=0.003, optimizer="sgd", augment=False, schedule="constant", seed=3,
+                stroke_share=0.0),
+    "cnn": dict(epochs=16, batch_size=128, lr=0.004, optimizer="adamw", augment=True, schedule="onecycle", seed=1,
+                stroke_share=0.0),
     # 12 epochs, not 16: each OE epoch costs 1.5x (outliers ride along) and it had to train on 2 shared cores.
     # stroke_share: that share of digits is shown re-drawn with straight pen strokes (digitnet/strokes.py);
     # without it the OE network learns "pen-drawn lines are not digits" and declines mouse-drawn digits.
@@ -132,7 +134,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for k, v in DEFAULTS[args.model].items():
         if getattr(args, k, None) is None:
             setattr(args, k, v)
-    args.stroke_share = args.stroke_share or 0.0
     return args
 
 
@@ -149,7 +150,13 @@ def main(argv: list[str] | None = None) -> dict:
     xte, yte = load_mnist(train=False, root=args.data_dir)
     if args.limit:
         xtr, ytr = xtr[: args.limit], ytr[: args.limit]
-    xtr_raw = xtr
+    strokes = None
+    if args.stroke_share > 0:
+        from digitnet.strokes import stroke_digits
+
+        t0 = time.perf_counter()
+        strokes = to_float(stroke_digits(xtr, seed=args.seed)).to(device)
+        print(f"re-drew {len(strokes):,} digits with straight strokes in {time.perf_counter() - t0:.0f}s", flush=True)
     xtr, xval, xte = (to_float(t).to(device) for t in (xtr, xval, xte))
     ytr, yval, yte = ytr.to(device), yval.to(device), yte.to(device)
     outliers = None
@@ -157,13 +164,6 @@ def main(argv: list[str] | None = None) -> dict:
         from digitnet.probes import training_outliers
 
         outliers = to_float(training_outliers(seed=args.seed)).to(device)
-    strokes = None
-    if args.stroke_share > 0:
-        from digitnet.strokes import stroke_digits
-
-        t0 = time.perf_counter()
-        strokes = to_float(stroke_digits(xtr_raw, seed=args.seed)).to(device)
-        print(f"re-drew {len(strokes):,} digits with straight strokes in {time.perf_counter() - t0:.0f}s")
 
     model = models.build(args.model).to(device)
     if args.model != "mlp":
