@@ -13,13 +13,10 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from playwright.sync_api import sync_playwright
+from digitnet.lab.browser import chromium
+from digitnet.lab.metrics import summary_ms
+from digitnet.lab.serving import Server, machine
 
-from benchmarks._common import Server, machine, summary_ms
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]  # fmt: skip
 WATCH = """(sel) => { window.__updated = null; const el = document.querySelector(sel);
   new MutationObserver(() => { window.__updated = performance.now(); })
     .observe(el, {subtree: true, childList: true, characterData: true}); }"""
@@ -90,8 +87,7 @@ def main() -> None:
     apps = {"app": ("app", "#pixels"), "no-op": ("benchmarks.noop_app", "#headline"),
             "no-op, default sketchpad": ("benchmarks.noop_default_app", "#headline")}  # fmt: skip
     results = {}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    with chromium() as browser:
         for name, (module, watch) in apps.items():
             with Server(module) as server:
                 page = browser.new_page(viewport={"width": 1280, "height": 1000})
@@ -99,7 +95,6 @@ def main() -> None:
                 results[name] = summary_ms(times)
                 print(f"{name}: {phase_medians(phases)}")
                 page.close()
-        browser.close()
     print(f"stroke end -> updated output, {opts.strokes} strokes, ms (ratio: app / that no-op app):")
     print("| | app | no-op, same components | ratio | no-op, default sketchpad | ratio |\n|---|---|---|---|---|---|")
     for q in ("median", "p95"):

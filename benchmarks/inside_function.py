@@ -3,7 +3,8 @@
     DIGITNET_DATA=../shared/data .venv/bin/python -m benchmarks.inside_function [--runs 300]
 
 One thread, as the app runs on a CPU. "decode+preprocess+cnn" is an uploaded PNG file to the CNN's
-Prediction; "app handler" is app.show on the same file (every network, saliency and the four HTML views).
+Prediction; "app handler" is the page's upload function on the same file (every network, saliency and the
+four HTML views).
 "batched" is the CNN's per-image cost when N images share one forward pass (what Gradio batch=True would buy).
 """
 
@@ -16,7 +17,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks._common import EXAMPLE_7, machine, summary_ms
+from digitnet.lab.metrics import summary_ms
+from digitnet.lab.serving import EXAMPLE_7, machine
+from digitnet.page import handlers
+from digitnet.predict import Networks
+from digitnet.preprocess import preprocess
 
 
 def timed(fn, runs: int, warmup: int = 20) -> dict[str, float]:
@@ -34,11 +39,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=300)
     opts = parser.parse_args()
-    import app  # loads every network; sets one torch thread on CPU
-    from digitnet.preprocess import preprocess
-
-    print(machine(), f"; torch threads {torch.get_num_threads()}, device {app.NETWORKS.predictors['cnn'].device}")
-    cnn = app.NETWORKS.predictors["cnn"]
+    networks = Networks.load()
+    torch.set_num_threads(1)  # as app.launch() does on a CPU
+    show = handlers(networks).show
+    cnn = networks.predictors["cnn"]
+    print(machine(), f"; torch threads {torch.get_num_threads()}, device {cnn.device}")
     path = str(EXAMPLE_7)
     x = preprocess(path)
     stages = {
@@ -46,7 +51,7 @@ def main() -> None:
         "preprocess (file -> 28x28)": lambda: preprocess(path),
         "cnn inference (one image)": lambda: cnn.predict_arrays([x]),
         "decode+preprocess+cnn": lambda: cnn.predict_arrays([preprocess(path)]),
-        "app handler (app.show)": lambda: app.show(path, "cnn"),
+        "app handler (upload -> views)": lambda: show(path, "cnn"),
     }
     print("| stage | median ms | p95 ms | p99 ms |\n|---|---|---|---|")
     for name, fn in stages.items():

@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from digitnet import redraw
-from digitnet.data import load_mnist, to_float
+from digitnet.lab import redraw
+from digitnet.lab.data import load_mnist, to_float
 from digitnet.predict import Predictor
 from digitnet.preprocess import preprocess
 

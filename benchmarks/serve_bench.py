@@ -16,7 +16,8 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks._common import Server, machine, requests, summary_ms
+from digitnet.lab.metrics import summary_ms
+from digitnet.lab.serving import Server, machine, requests
 
 
 def latency(server: Server, api: str, args: tuple, calls: int, warmup: int = 20) -> dict[str, float]:

@@ -1,16 +1,13 @@
-"""Command line: `python -m digitnet predict IMAGE...` and `python -m digitnet evaluate --model cnn`."""
+"""Command line: `python -m digitnet predict IMAGE...` (the runtime alone), and `evaluate` / `calibrate`, which
+load the training and evaluation code in digitnet.lab (requirements-dev.txt) only when they run."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-import time
 
-import torch
-
-from digitnet import models
-from digitnet.data import load_mnist, to_float
+from digitnet import models, ood
 from digitnet.predict import Predictor
 from digitnet.preprocess import InputError
 
@@ -37,40 +34,24 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def confusion_matrix(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
-    return torch.bincount(true * 10 + pred, minlength=100).reshape(10, 10)
-
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.ood:
-        from digitnet import ood_report
+        from digitnet.lab import report
 
-        return ood_report.main(args)
-    predictor = Predictor(args.model, args.device)
-    x, y = load_mnist(train=False, root=args.data_dir)
-    t0 = time.perf_counter()
-    probs = torch.cat([predictor.probabilities(to_float(x[i : i + 1000])) for i in range(0, len(x), 1000)])
-    seconds = time.perf_counter() - t0
-    pred = probs.argmax(1)
-    acc = (pred == y).float().mean().item()
-    print(
-        f"model {args.model} on {predictor.device}: MNIST test accuracy {acc:.2%} ({int((pred == y).sum())}/{len(y)})"
-    )
-    print("confusion matrix (rows: true digit, columns: predicted)")
-    print("      " + "".join(f"{d:>6d}" for d in range(10)))
-    for d, row in enumerate(confusion_matrix(pred, y).tolist()):
-        print(f"{d:>6d}" + "".join(f"{v:>6d}" for v in row))
-    print(f"time: {seconds:.2f}s for {len(y)} images ({len(y) / seconds:,.0f} images/s)")
-    return 0
+        return report.main(args)
+    from digitnet.lab import evaluate
+
+    return evaluate.main(args)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from digitnet import ood
+    from digitnet.lab.calibrate import calibrate_shipped
 
-    s = ood.calibrate_shipped(args.model, args.data_dir, args.device)
+    s = calibrate_shipped(args.model, args.data_dir, args.device)
+    path = ood.ood_path(models.weights_path(args.model))
     print(
         f"{args.model}: temperature {s['temperature']:.3f}; verdict by {s['score']} at {s['threshold']:.4g} "
-        f"(flags {s['val_flagged']:.1%} of validation digits); wrote {ood.ood_path(models.weights_path(args.model))}"
+        f"(flags {s['val_flagged']:.1%} of validation digits); wrote {path}"
     )
     return 0
 

@@ -97,12 +97,25 @@ def retrain_command(name: str) -> str:
     return f"DIGITNET_DATA=../shared/data python train.py --model {name}"
 
 
+def available(weights_dir: str | Path | None = None, required: bool = False) -> list[str]:
+    """Every known model whose weights file is present, in ARCHITECTURES order (required: at least one)."""
+    names = [name for name in ARCHITECTURES if weights_path(name, weights_dir).is_file()]
+    if required and not names:
+        raise WeightsError(f"no weights in {weights_dir or WEIGHTS_DIR}; train one: {retrain_command('cnn')}")
+    return names
+
+
 def save(model: nn.Module, path: Path, meta: dict) -> None:
-    """Write weights as safetensors and a JSON of how they were made beside them."""
+    """Write weights as safetensors and the record of how they were made beside them."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(tensors, str(path), metadata={"model": str(meta.get("model", ""))})
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    write_record(path, meta)
+
+
+def write_record(weights: Path, meta: dict) -> None:
+    """The JSON beside a weights file (weights/cnn.safetensors -> weights/cnn.json)."""
+    weights.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def load(name: str, device: torch.device | str = "cpu", weights_dir: str | Path | None = None) -> nn.Module:
@@ -123,7 +136,7 @@ def load(name: str, device: torch.device | str = "cpu", weights_dir: str | Path 
 
 def metadata(name: str, weights_dir: str | Path | None = None) -> dict:
     """The JSON written beside the weights ({} when absent)."""
-    p = weights_path(name, weights_dir).with_suffix(".json")
+    p = weights_path(name, weights_dir).with_suffix(".json")  # written by write_record
     return json.loads(p.read_text()) if p.is_file() else {}
 
 

@@ -10,6 +10,7 @@ import torch
 from digitnet import models, ood
 from digitnet.device import pick_device
 from digitnet.preprocess import EmptyImage, preprocess
+from digitnet.saliency import saliency
 
 
 @dataclass
@@ -23,6 +24,14 @@ class Prediction:
     empty: bool = False
     not_a_digit: bool | None = None
     scores: dict[str, float] = field(default_factory=dict)
+    model: str = ""
+    verdict_by: str | None = None  # the score the verdict compares with `threshold` (None: no verdict)
+    threshold: float | None = None
+
+    @classmethod
+    def blank(cls, model: str = "") -> Prediction:
+        """Nothing drawn: no digit, no probabilities, no verdict."""
+        return cls(None, 0.0, [0.0] * 10, np.zeros((28, 28), np.float32), empty=True, model=model)
 
     def to_dict(self) -> dict:
         return dict(digit=self.digit, confidence=self.confidence, probabilities=self.probabilities,
@@ -61,8 +70,10 @@ class Predictor:
             return []
         probs, flags, per_image = self.scored(torch.from_numpy(np.stack(arrays)).unsqueeze(1))
         conf, digit = probs.max(1)
+        cal = self.calibration
+        rule = dict(model=self.name, verdict_by=cal and cal.score, threshold=cal and cal.threshold)
         return [
-            Prediction(int(d), float(c), p.tolist(), a, not_a_digit=f, scores=sc)
+            Prediction(int(d), float(c), p.tolist(), a, not_a_digit=f, scores=sc, **rule)
             for d, c, p, a, f, sc in zip(digit, conf, probs, arrays, flags, per_image, strict=True)
         ]
 
@@ -79,5 +90,42 @@ class Predictor:
             except EmptyImage:
                 arrays.append(None)
         ran = iter(self.predict_arrays([a for a in arrays if a is not None]))
-        blank = np.zeros((28, 28), np.float32)
-        return [next(ran) if a is not None else Prediction(None, 0.0, [0.0] * 10, blank, empty=True) for a in arrays]
+        return [next(ran) if a is not None else Prediction.blank(self.name) for a in arrays]
+
+
+@dataclass
+class Analysis:
+    """One input seen by every network: CPU data only (it crosses the ZeroGPU process boundary)."""
+
+    image: np.ndarray | None  # the 28x28 input; None when nothing was drawn
+    predictions: dict[str, Prediction] = field(default_factory=dict)
+    saliency: np.ndarray | None = None  # 28x28, signed, for the selected model
+
+
+class Networks:
+    """The served networks: one Predictor each, loaded once by an explicit call and passed to whoever uses them."""
+
+    def __init__(self, predictors: dict[str, Predictor]) -> None:
+        self.predictors = predictors
+
+    @classmethod
+    def load(cls, names: list[str] | None = None, device: str | None = None) -> Networks:
+        """Every model with weights in weights/ (or `names`), onto CUDA when there is one."""
+        names = names if names is not None else models.available(required=True)
+        return cls({name: Predictor(name, device) for name in names})
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.predictors)
+
+    @property
+    def on_gpu(self) -> bool:
+        return any(p.device.type == "cuda" for p in self.predictors.values())
+
+    def analyse(self, image: np.ndarray | None, selected: str) -> Analysis:
+        """Every network on one preprocessed 28x28 image (None: nothing drawn); saliency for `selected`."""
+        if image is None:
+            return Analysis(None)
+        preds = {name: p.predict_arrays([image])[0] for name, p in self.predictors.items()}
+        sal = saliency(self.predictors[selected].model, image) if selected in self.predictors else None
+        return Analysis(image, preds, sal)

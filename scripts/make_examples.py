@@ -16,7 +16,7 @@ import numpy as np
 import skimage
 from PIL import Image, ImageDraw, ImageFont
 
-from digitnet.data import load_mnist
+from digitnet.lab.data import load_mnist
 
 OUT = Path(__file__).resolve().parent.parent / "examples"
 SEED = 0

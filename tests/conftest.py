@@ -1,12 +1,14 @@
-"""Shared fixtures: the real MNIST test set (from $DIGITNET_DATA, else ./data, downloaded if absent)."""
+"""Shared fixtures: the real MNIST test set (from $DIGITNET_DATA, else ./data, downloaded if absent) and the
+real app, served by its own process on a loopback port exactly as `python app.py` serves it."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from PIL import Image
 
-from benchmarks._common import free_port
-from digitnet.data import load_mnist
+from digitnet.lab.data import load_mnist
+from digitnet.lab.serving import Server
 
 
 @pytest.fixture(scope="session")
@@ -18,8 +20,6 @@ def mnist_test() -> tuple[torch.Tensor, torch.Tensor]:
 @pytest.fixture(scope="session")
 def digit_files(tmp_path_factory, mnist_test) -> list[tuple[str, int]]:
     """A few real MNIST test digits written as PNG files, with their labels."""
-    from PIL import Image
-
     folder = tmp_path_factory.mktemp("digits")
     x, y = mnist_test
     out = []
@@ -30,11 +30,8 @@ def digit_files(tmp_path_factory, mnist_test) -> list[tuple[str, int]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def app_module():
-    """app.py, launched in this process on a free loopback port (closed after the module's tests)."""
-    import app
-
-    app.launch(prevent_thread_lock=True, server_port=free_port(), quiet=True)
-    yield app
-    app.demo.close()
+@pytest.fixture(scope="session")
+def server():
+    """app.py, launched as `python app.py` would be, in its own process (stopped after the session)."""
+    with Server("app") as s:
+        yield s

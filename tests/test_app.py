@@ -10,14 +10,18 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from digitnet import ui
+from digitnet import models, views
+from digitnet.lab.serving import sketch_value
+from digitnet.page import example_files
 
-CANVAS = 280
+# The models the app must serve: every weights file shipped in weights/ (found here without the package's help).
+SHIPPED = sorted(p.name.removesuffix(".safetensors") for p in models.WEIGHTS_DIR.glob("*.safetensors")
+                 if not p.name.endswith(".ood.safetensors"))  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def client(app_module) -> Client:
-    return Client(app_module.demo.local_url, verbose=False)
+def client(server) -> Client:
+    return server.client()
 
 
 def bars(chart: str) -> list[tuple[int, float, bool]]:
@@ -31,25 +35,11 @@ def shown_digit(headline: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def sketch_value(tmp_path, ink: np.ndarray) -> dict:
-    """What the browser sends after a drawing: a transparent layer holding the strokes, and the composite."""
-    alpha = Image.fromarray(ink).resize((CANVAS - 60, CANVAS - 60), Image.BILINEAR)
-    layer = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 0))
-    layer.paste(Image.new("RGBA", alpha.size, (0, 0, 0, 255)), (30, 30), alpha)
-    composite = Image.alpha_composite(Image.new("RGBA", layer.size, "white"), layer)
-    layer.save(tmp_path / "layer.png")
-    composite.save(tmp_path / "composite.png")
-    return {
-        "background": None,
-        "layers": [handle_file(str(tmp_path / "layer.png"))],
-        "composite": handle_file(str(tmp_path / "composite.png")),
-        "id": None,
-    }
-
-
-def test_the_app_serves_every_model_with_weights(app_module):
-    assert app_module.MODELS == ui.available_models()
-    assert "mlp" in app_module.MODELS
+def test_the_app_offers_every_shipped_model_and_only_those(client):
+    assert {"mlp", "cnn", "cnn_oe"} <= set(SHIPPED)
+    params = client.view_api(return_format="dict")["named_endpoints"]["/classify"]["parameters"]
+    choices = next(p for p in params if p["parameter_name"] == "model")["type"]["enum"]
+    assert sorted(choices) == SHIPPED
 
 
 def test_endpoints_are_named(client):
@@ -58,8 +48,8 @@ def test_endpoints_are_named(client):
     )
 
 
-def test_classify_real_mnist_digits(client, app_module, digit_files):
-    for model in app_module.MODELS:
+def test_classify_real_mnist_digits(client, digit_files):
+    for model in SHIPPED:
         for path, label in digit_files:
             result = client.predict(handle_file(path), model, api_name="/classify")
             assert result["digit"] == label, (model, path, result)
@@ -78,14 +68,14 @@ def test_upload_shows_the_digit_and_ten_bars_in_order(client, digit_files):
     assert sum(p for _, p, _ in found) == pytest.approx(1.0, abs=1e-4)
     assert [d for d, _, winner in found if winner] == [label]
     assert pixels.count("data:image/png;base64,") >= 1
-    for model in ui.available_models():
+    for model in SHIPPED:
         assert f'data-model="{model}"' in compare
 
 
 def test_drawn_digit_on_the_sketchpad(client, tmp_path, mnist_test):
     x, y = mnist_test
     for i in (0, 1, 2):
-        headline, chart, _, _ = client.predict(sketch_value(tmp_path, x[i].numpy()), "mlp", api_name="/draw")
+        headline, chart, _, _ = client.predict(sketch_value(tmp_path, x[i].numpy(), f"d{i}"), "mlp", api_name="/draw")
         assert shown_digit(headline) == int(y[i])
         assert len(bars(chart)) == 10
 
@@ -94,7 +84,7 @@ def test_empty_canvas_gives_the_prompt_not_a_digit(client, tmp_path):
     headline, chart, _, _ = client.predict(
         sketch_value(tmp_path, np.zeros((28, 28), np.uint8)), "mlp", api_name="/draw"
     )
-    assert ui.PROMPT in headline
+    assert views.PROMPT in headline
     assert shown_digit(headline) is None
     assert not any(winner for _, _, winner in bars(chart))
     blank = tmp_path / "blank.png"
@@ -103,10 +93,10 @@ def test_empty_canvas_gives_the_prompt_not_a_digit(client, tmp_path):
     assert result["digit"] is None and result["empty"] is True
 
 
-def test_switching_model_reruns_the_current_input(client, app_module, digit_files):
+def test_switching_model_reruns_the_current_input(client, digit_files):
     path, label = digit_files[1]
     client.predict(handle_file(path), "mlp", api_name="/upload")
-    for model in app_module.MODELS:
+    for model in SHIPPED:
         headline, chart, _, _ = client.predict(model, api_name="/switch_model")
         assert shown_digit(headline) == label
         assert len(bars(chart)) == 10
@@ -143,9 +133,9 @@ def test_files_above_the_size_limit_are_refused(client, tmp_path):
         client.predict(handle_file(str(big)), "mlp", api_name="/classify")
 
 
-def test_the_gallery_shows_overconfidence_and_the_verdict(client, app_module):
+def test_the_gallery_shows_overconfidence_and_the_verdict(client):
     """Digits are read right; on each non-digit a plain network is confidently wrong, and cnn_oe declines."""
-    examples = ui.example_files()
+    examples = example_files()
     assert sum("digit_" in p and "not_digit" not in p for p in examples) >= 3
     non_digits = [p for p in examples if "not_digit" in p]
     assert len(non_digits) >= 4
@@ -153,13 +143,13 @@ def test_the_gallery_shows_overconfidence_and_the_verdict(client, app_module):
         if path in non_digits:
             continue
         label = int(path.split("digit_")[1][0])
-        for model in app_module.MODELS:
+        for model in SHIPPED:
             result = client.predict(handle_file(path), model, api_name="/classify")
             assert result["digit"] == label and result["not_a_digit"] in (False, None), (path, model, result)
     for path in non_digits:
         plain = [client.predict(handle_file(path), m, api_name="/classify") for m in ("mlp", "cnn")]
         assert max(r["confidence"] for r in plain) >= 0.85, (path, plain)
-        if "cnn_oe" in app_module.MODELS:
+        if "cnn_oe" in SHIPPED:
             oe = client.predict(handle_file(path), "cnn_oe", api_name="/classify")
             assert oe["not_a_digit"] is True and oe["confidence"] < 0.5, (path, oe)
             compare = client.predict(handle_file(path), "cnn", api_name="/upload")[3]

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
-from digitnet import ui
+from digitnet import models
+from digitnet.lab import browser
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]  # fmt: skip
 TIMEOUT_MS = 60_000  # the shared CI cores can be slow; the wait ends as soon as the page updates
 
 # Strokes as (x, y) offsets from the centre of the drawing area, in canvas pixels (the canvas is 280x280).
@@ -23,23 +22,15 @@ SEVEN = [[(-65, -85), (55, -85), (0, 20), (-25, 95)]]
 
 
 @pytest.fixture(scope="module")
-def url(app_module) -> str:
-    return app_module.demo.local_url
-
-
-@pytest.fixture(scope="module")
-def page(url):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+def page(server):
+    if not browser.available():
+        pytest.skip(f"{browser.CHROMIUM} is not installed")
+    with browser.chromium() as chromium:
+        page = chromium.new_page(viewport={"width": 1280, "height": 1000})
         page.set_default_timeout(TIMEOUT_MS)
-        page.goto(url)
+        page.goto(server.url)
         page.wait_for_selector("#sketch canvas")
         yield page
-        browser.close()
 
 
 def draw(page, strokes: list[list[tuple[int, int]]]) -> None:
@@ -92,10 +83,10 @@ def test_draw_a_one_and_a_seven(page, tmp_path):
     assert page.locator("#chart .bar").count() == 10
     assert page.locator("#chart .bar.winner").get_attribute("data-digit") == "7"
     assert page.locator("#pixels img").count() >= 1
-    models = ui.available_models()
-    assert page.locator("#compare .dn-model").count() == len(models)
-    assert page.locator("#compare .bar").count() == 10 * len(models)
-    if "cnn_oe" in models:  # the network that can say "not a digit" must not say it of a drawn 7
+    names = models.available()
+    assert page.locator("#compare .dn-model").count() == len(names)
+    assert page.locator("#compare .bar").count() == 10 * len(names)
+    if "cnn_oe" in names:  # the network that can say "not a digit" must not say it of a drawn 7
         assert page.locator("#compare .dn-model[data-model='cnn_oe'] .dn-verdict.is-digit").count() == 1
 
     shot = tmp_path / "screenshot.png"
@@ -107,19 +98,19 @@ def test_draw_a_one_and_a_seven(page, tmp_path):
 
 def test_switching_the_network_reruns_the_drawing(page):
     """Runs after the 7 is drawn: every network answers for the same drawing, in turn."""
-    for model in ui.available_models():
+    for model in models.available():
         page.click(f"#model label:has(input[value='{model}'])")
         page.wait_for_selector(f"#headline .dn-head[data-model='{model}']")
-        assert shown_digit(page) in "0123456789"
+        assert re.fullmatch(r"\d", shown_digit(page))
         assert page.locator("#chart .bar").count() == 10
 
 
 def test_one_click_on_a_non_digit_example(page):
     clear(page)
     page.click("button.gallery-item:has(img[src*='not_digit_letter_A'])")
-    assert shown_digit(page) in "0123456789"
+    assert re.fullmatch(r"\d", shown_digit(page))
     assert page.locator("#chart .bar").count() == 10
     assert page.locator("#chart .bar.winner").count() == 1
     assert page.inner_text("button[role=tab][aria-selected=true]").strip() == "Upload"
-    if "cnn_oe" in ui.available_models():
+    if "cnn_oe" in models.available():
         assert page.locator("#compare .dn-model[data-model='cnn_oe'] .dn-verdict.not-digit").count() == 1

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from digitnet import models
-from digitnet.data import to_float
 from digitnet.device import pick_device
+from digitnet.lab.data import to_float
 from digitnet.predict import Predictor
 
 REQUIRED_ACCURACY = {"cnn": 0.996, "mlp": 0.975}

@@ -11,11 +11,12 @@ import torch
 
 from digitnet import models, ood
 from digitnet.__main__ import main as cli
-from digitnet.data import to_float, train_val_split
+from digitnet.lab import calibrate, metrics
+from digitnet.lab.data import to_float, train_val_split
+from digitnet.lab.probes import probe_images
+from digitnet.lab.strokes import pen_digit_images, stroke_digits
 from digitnet.predict import Predictor
-from digitnet.probes import probe_images
 from digitnet.saliency import saliency
-from digitnet.strokes import pen_digit_images, stroke_digits
 
 SHIPPED = [n for n in models.ARCHITECTURES if ood.ood_path(models.weights_path(n)).is_file()]
 
@@ -27,7 +28,7 @@ def test_fit_temperature_recovers_the_temperature_that_made_the_labels():
     gen = torch.Generator().manual_seed(0)
     logits = torch.randn(20000, 10, generator=gen) * 4
     labels = torch.multinomial(torch.softmax(logits / 2.5, 1), 1, generator=gen).squeeze(1)
-    assert ood.fit_temperature(logits, labels) == pytest.approx(2.5, rel=0.05)
+    assert calibrate.fit_temperature(logits, labels) == pytest.approx(2.5, rel=0.05)
 
 
 def test_ece_is_zero_when_calibrated_and_the_gap_when_overconfident():
@@ -37,18 +38,18 @@ def test_ece_is_zero_when_calibrated_and_the_gap_when_overconfident():
     probs = torch.full((n, 10), 0.1 / 9)
     probs[:, 0] = 0.9
     probs[~correct] = probs[~correct].roll(1, 1)  # wrong class gets the 0.9
-    assert ood.ece(probs, labels) == pytest.approx(0.0, abs=1e-6)
+    assert metrics.ece(probs, labels) == pytest.approx(0.0, abs=1e-6)
     over = torch.full((n, 10), 0.01 / 9)
     over[:, 0] = 0.99
     over[~correct] = over[~correct].roll(1, 1)
-    assert ood.ece(over, labels) == pytest.approx(0.09, abs=1e-6)
+    assert metrics.ece(over, labels) == pytest.approx(0.09, abs=1e-6)
 
 
 def test_auroc_and_fpr95_on_separated_and_identical_scores():
     digits, others = torch.linspace(0.9, 1.0, 100), torch.linspace(0.1, 0.5, 100)
-    assert ood.auroc("msp", digits, others) == 1.0 and ood.fpr_at_95_tpr("msp", digits, others) == 0.0
-    assert ood.auroc("msp", digits, digits) == pytest.approx(0.5)
-    assert ood.auroc("entropy", others, digits) == 1.0  # higher entropy: less digit-like
+    assert metrics.auroc("msp", digits, others) == 1.0 and metrics.fpr_at_95_tpr("msp", digits, others) == 0.0
+    assert metrics.auroc("msp", digits, digits) == pytest.approx(0.5)
+    assert metrics.auroc("entropy", others, digits) == 1.0  # higher entropy: less digit-like
 
 
 def test_fit_gaussian_and_mahalanobis_recover_a_known_gaussian():
@@ -56,7 +57,7 @@ def test_fit_gaussian_and_mahalanobis_recover_a_known_gaussian():
     means = torch.randn(10, 4, generator=gen) * 5
     labels = torch.arange(20000) % 10
     feats = means[labels] + torch.randn(20000, 4, generator=gen) * torch.tensor([1.0, 2.0, 0.5, 1.0])
-    m, prec = ood.fit_gaussian(feats, labels)
+    m, prec = calibrate.fit_gaussian(feats, labels)
     assert torch.allclose(m, means, atol=0.1)
     assert torch.allclose(torch.linalg.inv(prec).diagonal(), torch.tensor([1.0, 4.0, 0.25, 1.0]), rtol=0.05)
     d = ood.mahalanobis(means[:1] + torch.tensor([[0.0, 2.0, 0.0, 0.0]]), m, prec)
@@ -75,11 +76,11 @@ def split():
 def test_calibrate_writes_a_calibration_that_flags_the_chosen_share_of_validation_digits(tmp_path, split):
     shutil.copy(models.weights_path("mlp"), tmp_path / "mlp.safetensors")
     model = models.load("mlp", weights_dir=tmp_path)
-    summary = ood.calibrate(model, *split, tmp_path / "mlp.safetensors")["ood"]
+    summary = calibrate.calibrate(model, *split, tmp_path / "mlp.safetensors")["ood"]
     cal = ood.load_calibration("mlp", tmp_path)
     assert cal is not None and cal.score == summary["score"] and cal.temperature > 0
-    s = ood.scores(*ood.forward(model, split[2]), cal)
-    assert float(cal.flags(s).double().mean()) == pytest.approx(ood.FLAG_RATE, abs=0.002)
+    s = ood.scores(*calibrate.forward(model, split[2]), cal)
+    assert float(cal.flags(s).double().mean()) == pytest.approx(calibrate.FLAG_RATE, abs=0.002)
     (tmp_path / "mlp.safetensors").write_bytes(b"retrained since")
     with pytest.warns(UserWarning, match="other weights"):
         assert ood.load_calibration("mlp", tmp_path) is None
@@ -164,7 +165,7 @@ def test_saliency_rejects_a_batch(oe):
 
 
 def test_ood_report_covers_every_model_and_heldout_family_and_writes_plots(tmp_path, capsys):
-    from digitnet.probes import HELDOUT_FAMILIES
+    from digitnet.lab.probes import HELDOUT_FAMILIES
 
     assert cli(["evaluate", "--ood", "--probe-n", "20", "--plots", str(tmp_path)]) == 0
     out = capsys.readouterr().out

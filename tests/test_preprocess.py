@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-from digitnet import redraw
+from digitnet.lab import redraw
 from digitnet.preprocess import MAX_PIXELS, EmptyImage, InputError, preprocess
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitnet import redraw
-from digitnet.data import to_float
+from digitnet.lab import redraw
+from digitnet.lab.data import to_float
 from digitnet.predict import Predictor
 
 N = 1500  # a seeded random subset of the test set per variant; benchmarks/redrawn_mnist.py runs all 10,000

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks._common import Server
 from benchmarks.fuzz_api import run_fuzz
 from benchmarks.load_test import run_load
+from digitnet.lab.serving import Server
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from digitnet.data import to_float
+from digitnet.lab.data import to_float
+from digitnet.lab.strokes import PEN_DIGITS, pen_digit_images, polylines, stroke_digits
 from digitnet.predict import Predictor
-from digitnet.strokes import PEN_DIGITS, pen_digit_images, polylines, stroke_digits
 
 
 def drawn_28(points: list[tuple[float, float]], width: int = 2) -> np.ndarray:

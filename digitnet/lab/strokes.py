@@ -19,8 +19,8 @@ from skimage.measure import approximate_polygon
 from skimage.morphology import skeletonize
 
 from digitnet.preprocess import InputError, preprocess
+from digitnet.views import CANVAS
 
-CANVAS = 280  # the app's sketchpad
 _UP = 4  # skeletons are traced on the digit scaled up to 112x112
 _NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
 

@@ -1,4 +1,4 @@
-"""Shared helpers for the serving benchmarks: start an app on loopback, build requests, summarise timings."""
+"""The app served to tests and benchmarks: its own process on a loopback port, and the requests a page sends."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import datetime
 import os
 import platform
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -16,8 +15,9 @@ import numpy as np
 from gradio_client import Client, handle_file
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-CANVAS = 280  # the app's sketchpad size (app.CANVAS)
+from digitnet.views import CANVAS
+
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_7 = ROOT / "examples" / "digit_7_mnist_test_0.png"
 
 
@@ -30,7 +30,7 @@ def free_port() -> int:
 class Server:
     """An app (app.py or benchmarks/noop_app.py) served by its own Python process on a free loopback port."""
 
-    def __init__(self, module: str, timeout: float = 120.0) -> None:
+    def __init__(self, module: str = "app", timeout: float = 120.0) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         code = f"import {module} as m; m.launch(server_name='127.0.0.1', server_port={self.port}, quiet=True)"
@@ -77,44 +77,35 @@ class Server:
         self.close()
 
 
-def sketch_files(folder: Path, canvas: int = CANVAS) -> tuple[Path, Path]:
-    """A drawn 7 as the browser sends it: a transparent layer holding the strokes, and the composite on white."""
-    ink = np.asarray(Image.open(EXAMPLE_7).convert("L"))
-    alpha = Image.fromarray(ink).resize((canvas - 60, canvas - 60), Image.BILINEAR)
-    layer = Image.new("RGBA", (canvas, canvas), (0, 0, 0, 0))
+def sketch_files(folder: Path, ink: np.ndarray | None = None, name: str = "sketch") -> tuple[Path, Path]:
+    """A drawing as the browser sends it: a transparent layer holding the strokes, and the composite on white.
+
+    `ink`: a 28x28 digit (white on black, as MNIST; default the example 7), drawn large in the canvas's middle.
+    """
+    ink = np.asarray(Image.open(EXAMPLE_7).convert("L")) if ink is None else ink
+    alpha = Image.fromarray(ink).resize((CANVAS - 60, CANVAS - 60), Image.BILINEAR)
+    layer = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 0))
     layer.paste(Image.new("RGBA", alpha.size, (0, 0, 0, 255)), (30, 30), alpha)
     composite = Image.alpha_composite(Image.new("RGBA", layer.size, "white"), layer)
-    paths = folder / "layer.png", folder / "composite.png"
+    paths = folder / f"{name}_layer.png", folder / f"{name}_composite.png"
     layer.save(paths[0])
     composite.save(paths[1])
     return paths
 
 
-def sketch_value(layer: Path, composite: Path) -> dict:
-    return {
-        "background": None,
-        "layers": [handle_file(str(layer))],
-        "composite": handle_file(str(composite)),
-        "id": None,
-    }
+def sketch_value(folder: Path, ink: np.ndarray | None = None, name: str = "sketch") -> dict:
+    """The sketchpad value an API client sends for that drawing."""
+    layer, composite = sketch_files(folder, ink, name)
+    layers, composite = [handle_file(str(layer))], handle_file(str(composite))
+    return {"background": None, "layers": layers, "composite": composite, "id": None}
 
 
 def requests(folder: Path) -> dict[str, tuple]:
     """The two user actions, as (api_name, args): a sketchpad drawing and an uploaded image."""
-    layer, composite = sketch_files(folder)
     return {
-        "draw": ("/draw", (sketch_value(layer, composite), "cnn")),
+        "draw": ("/draw", (sketch_value(folder), "cnn")),
         "upload": ("/upload", (handle_file(str(EXAMPLE_7)), "cnn")),
     }
-
-
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q))
-
-
-def summary_ms(seconds: list[float]) -> dict[str, float]:
-    ms = [s * 1e3 for s in seconds]
-    return {"median": statistics.median(ms), "p95": percentile(ms, 95), "p99": percentile(ms, 99)}
 
 
 def machine() -> str:

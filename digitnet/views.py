@@ -1,32 +1,21 @@
-"""What the web app shows: the networks it serves, and Predictions turned into HTML (chart, headline, pixels).
+"""What the page shows, rendered from data: a Prediction or an Analysis in, HTML out (chart, headline, pixels).
 
-app.py only wires Gradio components to the functions here, so everything the page shows can be built
-and checked without a browser.
+Nothing here loads a network or touches Gradio, so every view can be checked without a browser.
 """
 
 from __future__ import annotations
 
-# On Hugging Face ZeroGPU, `spaces` must be imported before torch initialises CUDA.
-try:
-    import spaces
-except ImportError:
-    spaces = None
-
 import base64
 import html
 import io
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from digitnet import models
-from digitnet.predict import Prediction, Predictor
-from digitnet.preprocess import EmptyImage, preprocess
+from digitnet.predict import Analysis, Prediction
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+CANVAS = 280  # px, the drawing pad's side; the sketchpad's canvas export dominates stroke-to-chart time
 PROMPT = "Draw a digit (0-9) in the box, or upload an image: the network's answer appears here."
 
 # Plain words for the scores in Prediction.scores (see digitnet/ood.py for their definitions).
@@ -39,94 +28,9 @@ SCORE_WORDS = {
 }
 
 
-def gpu(fn):
-    """@spaces.GPU on Hugging Face ZeroGPU, a no-op elsewhere."""
-    return spaces.GPU(fn) if spaces is not None else fn
-
-
-# --- the networks ---------------------------------------------------------------------------------------
-
-
-def available_models(weights_dir: str | Path | None = None) -> list[str]:
-    """Every known model whose weights file is present, in models.ARCHITECTURES order."""
-    return [name for name in models.ARCHITECTURES if models.weights_path(name, weights_dir).is_file()]
-
-
 def label(name: str) -> str:
     return models.DESCRIPTIONS.get(name, name)
 
-
-@dataclass
-class Analysis:
-    """One input seen by every network: CPU data only (it crosses the ZeroGPU process boundary)."""
-
-    image: np.ndarray | None  # the 28x28 input; None when nothing was drawn
-    predictions: dict[str, Prediction] = field(default_factory=dict)
-    saliency: np.ndarray | None = None  # 28x28, signed, for the selected model
-
-
-class Networks:
-    """One Predictor per available model, loaded once (onto CUDA when there is one) and kept."""
-
-    def __init__(self, names: list[str] | None = None) -> None:
-        names = names if names is not None else available_models()
-        if not names:
-            raise models.WeightsError(f"no weights in {models.WEIGHTS_DIR}; train one: {models.retrain_command('cnn')}")
-        self.predictors = {name: Predictor(name) for name in names}
-
-    @property
-    def names(self) -> list[str]:
-        return list(self.predictors)
-
-    def analyse(self, image: np.ndarray | None, selected: str) -> Analysis:
-        """Run every network on one preprocessed 28x28 image (None: nothing drawn)."""
-        if image is None:
-            return Analysis(None)
-        preds = {name: p.predict_arrays([image])[0] for name, p in self.predictors.items()}
-        return Analysis(image, preds, self.saliency(image, selected))
-
-    def saliency(self, image: np.ndarray, selected: str) -> np.ndarray | None:
-        try:
-            from digitnet.saliency import saliency
-        except ImportError:
-            return None
-        predictor = self.predictors.get(selected)
-        return None if predictor is None else np.asarray(saliency(predictor.model, image), dtype=np.float32)
-
-
-_networks: Networks | None = None
-
-
-def load_networks(names: list[str] | None = None) -> Networks:
-    """Load the networks once, at start-up; analyse() uses them."""
-    global _networks
-    _networks = Networks(names)
-    if all(p.device.type == "cpu" for p in _networks.predictors.values()):
-        # One image per request: intra-op threads only contend with each other and with concurrent requests
-        # (cnn on 2 busy cores: 1.3 ms with 1 thread, 54-200 ms with 2).
-        torch.set_num_threads(1)
-    return _networks
-
-
-@gpu
-def analyse(image: np.ndarray | None, selected: str) -> Analysis:
-    """Every network on one 28x28 input (the function ZeroGPU runs on the GPU; it returns CPU data)."""
-    if _networks is None:
-        raise RuntimeError("call load_networks() first")
-    return _networks.analyse(image, selected)
-
-
-def prepare(image) -> np.ndarray | None:
-    """Any drawing or upload -> the 28x28 network input, or None when nothing is drawn (InputError passes)."""
-    if image is None:
-        return None
-    try:
-        return preprocess(image)
-    except EmptyImage:
-        return None
-
-
-# --- HTML -----------------------------------------------------------------------------------------------
 
 CSS = """
 .dn-chart { display: flex; gap: 4px; align-items: flex-end; height: 160px; margin: 18px 0 0; position: relative;
@@ -189,35 +93,34 @@ def _shown(key: str, value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-def verdict_html(pred: Prediction, predictor: Predictor | None = None) -> str:
+def verdict_html(pred: Prediction) -> str:
     """ "Looks like a digit" / "probably not a digit", why in plain words, and every score ("" without a verdict)."""
     if pred.empty or pred.not_a_digit is None:
         return ""
     cls, text = ("not-digit", "Probably not a digit") if pred.not_a_digit else ("is-digit", "Looks like a digit")
-    cal = getattr(predictor, "calibration", None)
-    why = ""
-    if cal is not None and cal.score in pred.scores:
-        value = pred.scores[cal.score]
-        side = "above" if (value > cal.threshold) == pred.not_a_digit else "below"
+    why, by = "", pred.verdict_by
+    if by is not None and by in pred.scores and pred.threshold is not None:
+        value = pred.scores[by]
+        side = "above" if (value > pred.threshold) == pred.not_a_digit else "below"
         why = (
-            f'<div class="dn-why">Its {html.escape(SCORE_WORDS.get(cal.score, cal.score))} is '
-            f"{_shown(cal.score, value)}; {side} {_shown(cal.score, cal.threshold)} counts as not a digit.</div>"
+            f'<div class="dn-why">Its {html.escape(SCORE_WORDS.get(by, by))} is '
+            f"{_shown(by, value)}; {side} {_shown(by, pred.threshold)} counts as not a digit.</div>"
         )
     items = "".join(f"<li>{html.escape(SCORE_WORDS.get(k, k))}: {_shown(k, v)}</li>" for k, v in pred.scores.items())
     details = f'<details class="dn-scores"><summary>All scores</summary><ul>{items}</ul></details>' if items else ""
     return f'<div class="dn-verdict {cls}">{text}</div>{why}{details}'
 
 
-def headline_html(pred: Prediction | None, predictor: Predictor | None = None) -> str:
+def headline_html(pred: Prediction | None) -> str:
     """The predicted digit and its confidence, large; the friendly prompt when nothing is drawn."""
     if pred is None or pred.empty:
         return f'<div class="dn-head"><span class="prompt">{PROMPT}</span></div>'
     head = (
-        f'<div class="dn-head" data-model="{getattr(predictor, "name", "")}">'
+        f'<div class="dn-head" data-model="{html.escape(pred.model)}">'
         f'<span class="digit" data-digit="{pred.digit}">{pred.digit}</span>'
         f'<span class="conf">{100 * pred.confidence:.1f}% sure</span></div>'
     )
-    return head + verdict_html(pred, predictor)
+    return head + verdict_html(pred)
 
 
 def _png_data_uri(rgb: np.ndarray) -> str:
@@ -253,34 +156,19 @@ def pixels_html(image: np.ndarray | None, sal: np.ndarray | None = None) -> str:
     return f'<div class="dn-pixels">{"".join(parts)}</div>'
 
 
-def compare_html(analysis: Analysis, networks: Networks) -> str:
+def compare_html(analysis: Analysis) -> str:
     """Every network's chart and verdict side by side for the same input."""
     if analysis.image is None:
         return f'<div class="dn-head"><span class="prompt">{PROMPT}</span></div>'
     cells = []
     for name, pred in analysis.predictions.items():
         title = f"{label(name)}: {pred.digit} ({100 * pred.confidence:.0f}%)"
-        verdict = verdict_html(pred, networks.predictors[name])
+        verdict = verdict_html(pred)
         cells.append(f'<div class="dn-model" data-model="{name}">{chart_html(pred, title)}{verdict}</div>')
     return f'<div class="dn-compare">{"".join(cells)}</div>'
 
 
-def render(analysis: Analysis, selected: str, networks: Networks) -> tuple[str, str, str, str]:
+def render(analysis: Analysis, selected: str) -> tuple[str, str, str, str]:
     """(headline, chart, pixels, compare) HTML for the selected model."""
     pred = analysis.predictions.get(selected)
-    predictor = networks.predictors.get(selected)
-    return (
-        headline_html(pred, predictor),
-        chart_html(pred),
-        pixels_html(analysis.image, analysis.saliency),
-        compare_html(analysis, networks),
-    )
-
-
-# --- examples -------------------------------------------------------------------------------------------
-
-
-def example_files() -> list[str]:
-    """The gallery: real MNIST test digits first, then things that are not digits (see scripts/make_examples.py)."""
-    files = sorted(EXAMPLES_DIR.glob("*.png"), key=lambda p: (not p.name.startswith("digit"), p.name))
-    return [str(p) for p in files]
+    return headline_html(pred), chart_html(pred), pixels_html(analysis.image, analysis.saliency), compare_html(analysis)

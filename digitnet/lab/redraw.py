@@ -1,7 +1,7 @@
 """Re-drawn MNIST: a test digit rendered the way a drawing or an upload reaches the app.
 
 Each variant takes a 28x28 uint8 MNIST digit (white on black) and a numpy Generator and returns
-what the app would hand to `preprocess`: a Gradio sketchpad value (800x800 canvas, the digit
+what the app would hand to `preprocess`: a Gradio sketchpad value (the app's 280x280 canvas, the digit
 scaled up at a random size and position) or the bytes of an uploaded photo-like JPEG.
 """
 
@@ -13,7 +13,8 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-CANVAS = 800
+from digitnet.views import CANVAS
+
 DARK_THEME = 0x33  # the sketchpad's empty canvas in Gradio's dark theme is #333333
 
 

@@ -18,10 +18,12 @@ from pathlib import Path
 import torch
 
 from digitnet import models, ood
-from digitnet.data import load_mnist, to_float, train_val_split
 from digitnet.device import pick_device
-from digitnet.probes import FAMILIES, HELDOUT_FAMILIES, TRAIN_FAMILIES, probe_images
-from digitnet.strokes import pen_digit_images, stroke_digits
+from digitnet.lab.calibrate import fit, forward
+from digitnet.lab.data import load_mnist, to_float, train_val_split
+from digitnet.lab.metrics import auroc, ece, fpr_at_95_tpr, reliability
+from digitnet.lab.probes import FAMILIES, HELDOUT_FAMILIES, TRAIN_FAMILIES, probe_images
+from digitnet.lab.strokes import pen_digit_images, stroke_digits
 
 PROBE_N = 1000
 PROBE_SEED = 20_000  # training outliers use the training seed, score selection 10_000
@@ -54,21 +56,21 @@ def calibration_for(name: str, model: torch.nn.Module, data_dir: str | None) -> 
     if cal is not None:
         return cal, True
     (xtr, ytr), (xval, yval) = train_val_split(data_dir)
-    cal, _ = ood.fit(model, to_float(xtr), ytr, to_float(xval), yval)
+    cal, _ = fit(model, to_float(xtr), ytr, to_float(xval), yval)
     return cal, False
 
 
 def evaluate_model(name: str, probes: dict[str, torch.Tensor], drawn: dict, xte, yte, device, data_dir) -> Result:
     model = models.load(name, device)
     cal, stored = calibration_for(name, model, data_dir)
-    logits, feats = ood.forward(model, xte)
+    logits, feats = forward(model, xte)
     probs, probs_t = torch.softmax(logits, 1), torch.softmax(logits / cal.temperature, 1)
-    r = Result(name, float((probs.argmax(1) == yte).double().mean()), ood.ece(probs, yte), ood.ece(probs_t, yte),
+    r = Result(name, float((probs.argmax(1) == yte).double().mean()), ece(probs, yte), ece(probs_t, yte),
                cal, stored, ood.scores(logits, feats, cal), probs, probs_t, yte)  # fmt: skip
     for fam, x in probes.items():
-        r.families[fam] = ood.scores(*ood.forward(model, x), cal)
+        r.families[fam] = ood.scores(*forward(model, x), cal)
     for what, (x, y) in drawn.items():
-        logits, feats = ood.forward(model, x)
+        logits, feats = forward(model, x)
         r.drawn[what] = (torch.softmax(logits, 1), y, ood.scores(logits, feats, cal))
     return r
 
@@ -96,9 +98,9 @@ def summary_table(results: list[Result]) -> str:
     rows = []
     for r in results:
         held = torch.cat([r.families[f]["msp"] for f in HELDOUT_FAMILIES if f in r.families])
-        worst_auc = min(ood.auroc(r.cal.score, r.digits[r.cal.score], r.families[f][r.cal.score])
+        worst_auc = min(auroc(r.cal.score, r.digits[r.cal.score], r.families[f][r.cal.score])
                         for f in HELDOUT_FAMILIES)  # fmt: skip
-        worst_fpr = max(ood.fpr_at_95_tpr(r.cal.score, r.digits[r.cal.score], r.families[f][r.cal.score])
+        worst_fpr = max(fpr_at_95_tpr(r.cal.score, r.digits[r.cal.score], r.families[f][r.cal.score])
                         for f in HELDOUT_FAMILIES)  # fmt: skip
         rows.append([
             r.name, f"{r.accuracy:.2%}", f"{r.cal.temperature:.3f}", f"{r.ece:.2%}", f"{r.ece_t:.2%}",
@@ -145,7 +147,7 @@ def score_table(r: Result) -> str:
     for s in ood.SCORES:
         d = r.digits[s]
         cells = [
-            f"{ood.auroc(s, d, r.families[f][s]):.4f} / {ood.fpr_at_95_tpr(s, d, r.families[f][s]):.1%}" for f in fams
+            f"{auroc(s, d, r.families[f][s]):.4f} / {fpr_at_95_tpr(s, d, r.families[f][s]):.1%}" for f in fams
         ]
         rows.append([s + (" (verdict)" if s == r.cal.score else "")] + cells)
     return _table([f"{r.name}: AUROC / FPR95"] + [_fam(f) for f in fams], rows)
@@ -177,19 +179,6 @@ def plot_confidence(results: list[Result], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
-
-
-def reliability(probs: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> tuple[list, list, list]:
-    conf, pred = probs.max(1)
-    idx = torch.clamp((conf.double() * bins).ceil().long() - 1, 0, bins - 1)
-    xs, ys, ns = [], [], []
-    for b in range(bins):
-        m = idx == b
-        if m.any():
-            xs.append(float(conf[m].mean()))
-            ys.append(float((pred[m] == labels[m]).double().mean()))
-            ns.append(int(m.sum()))
-    return xs, ys, ns
 
 
 def plot_reliability(results: list[Result], path: Path) -> None:
@@ -229,9 +218,7 @@ def report(results: list[Result]) -> str:
 def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     device = pick_device(getattr(args, "device", None))
-    names = [n for n in models.ARCHITECTURES if models.weights_path(n).is_file()]
-    if not names:
-        raise models.WeightsError(f"no weights in {models.WEIGHTS_DIR}; train one: {models.retrain_command('cnn')}")
+    names = models.available(required=True)
     n, out_dir = getattr(args, "probe_n", None) or PROBE_N, Path(getattr(args, "plots", None) or DOCS)
     probes = {f: probe_images(f, n, PROBE_SEED) for f in HELDOUT_FAMILIES + TRAIN_FAMILIES}
     xte, yte = load_mnist(train=False, root=args.data_dir)
