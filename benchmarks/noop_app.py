@@ -31,7 +31,7 @@ def classify(path, model: str = "cnn") -> dict:
 
 
 CONCURRENCY = concurrency(on_gpu=False, cpus=os.cpu_count() or 1)  # as the app on this machine's CPU
-demo = layout(NAMES, Handlers(show, switch, classify), CONCURRENCY)
+demo = layout(NAMES, Handlers(show, show, switch, classify), CONCURRENCY)
 
 
 def launch(**kwargs):

@@ -1,6 +1,6 @@
 """The issue's browser baseline: a no-op app around Gradio's default gr.Sketchpad (800x800 canvas, layers).
 
-Only the brush is kept selected (the same page script as the app), so the benchmark's strokes draw.
+Only the brush is kept selected (the editor starts with no tool), so the benchmark's strokes draw.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import gradio as gr
 
 from benchmarks import noop_app
-from digitnet.page import KEEP_BRUSH
 
 with gr.Blocks(title="no-op, default sketchpad") as demo:
     sketch = gr.Sketchpad(elem_id="sketch")
@@ -23,6 +22,15 @@ with gr.Blocks(title="no-op, default sketchpad") as demo:
     )
 
 demo.queue(max_size=64, default_concurrency_limit=noop_app.CONCURRENCY)
+
+
+KEEP_BRUSH = """
+() => setInterval(() => {
+  const q = (name) => document.querySelector(`#sketch button[aria-label="${name}"]`);
+  const tools = ["Brush", "Erase", "Pan"].map(q).filter(Boolean);
+  if (tools.length && !tools.some((b) => b.classList.contains("highlight"))) q("Brush")?.click();
+}, 300)
+"""
 
 
 def launch(**kwargs):

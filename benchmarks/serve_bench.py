@@ -4,8 +4,8 @@
 
 Both apps run as their own server processes on loopback ports. Single-client latency: --calls calls
 after warm-up (median, p95, p99). Throughput: N clients, each with its own gradio_client.Client in its own
-thread, calling back-to-back for --seconds; completed requests per second. For a sketchpad drawing
-(/draw) and an uploaded image (/upload).
+thread, calling back-to-back for --seconds; completed requests per second. For a drawing on the
+pad (/draw, strokes) and an uploaded image (/upload).
 """
 
 from __future__ import annotations

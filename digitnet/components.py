@@ -1,9 +1,9 @@
-"""Gradio's image inputs, with a clear message when Gradio itself cannot decode what was sent.
+"""Gradio's image input, with a clear message when Gradio itself cannot decode what was sent.
 
-gr.Image and gr.Sketchpad decode an upload before the app's function runs; a file that is not an image
+gr.Image decodes an upload before the app's function runs; a file that is not an image
 (or is truncated, or too large in pixels) then fails inside Gradio, and the visitor or API client sees a bare
-"Error". These subclasses turn such failures into a gr.Error that says what is wrong. The browser side is
-unchanged: they render with Gradio's own image and image-editor front ends.
+"Error". This subclass turns such failures into a gr.Error that says what is wrong. The browser side is
+unchanged: it renders with Gradio's own image front end.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ import os
 from typing import Any
 
 import gradio as gr
-from gradio.components.image_editor import EditorData
 from PIL import Image as PILImage
-from pydantic import PrivateAttr, ValidationError, model_validator
 
 from digitnet.preprocess import FORMATS
 
@@ -46,33 +44,3 @@ class _ClearDecodeErrors:
 class Image(_ClearDecodeErrors, gr.Image):
     def get_block_name(self) -> str:
         return "image"
-
-
-class _EditorData(EditorData):
-    """The sketchpad's value. A malformed one (e.g. from an API client) becomes an empty value that carries the
-    problem, and preprocess raises it as a clear gr.Error (an error raised here would reach the visitor bare)."""
-
-    _problem: str | None = PrivateAttr(default=None)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _keep_problem(cls, data: Any, handler: Any) -> Any:
-        try:
-            return handler(data)
-        except ValidationError as err:
-            fields = ", ".join(sorted({str(e["loc"][0]) for e in err.errors() if e["loc"]})) or "the value"
-            empty = cls.model_construct(background=None, layers=[], composite=None)
-            empty._problem = f"the sketchpad value is malformed ({fields}); it needs background, layers, composite"
-            return empty
-
-
-class Sketchpad(_ClearDecodeErrors, gr.Sketchpad):
-    data_model = _EditorData
-
-    def get_block_name(self) -> str:
-        return "imageeditor"
-
-    def preprocess(self, payload: Any) -> Any:
-        if getattr(payload, "_problem", None):
-            raise gr.Error(payload._problem)
-        return super().preprocess(payload)

@@ -13,7 +13,8 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from digitnet import components, views
+from digitnet import components, drawing, views
+from digitnet.pad import DrawPad
 from digitnet.predict import Analysis, Networks, Prediction
 from digitnet.preprocess import EmptyImage, InputError, preprocess
 
@@ -26,6 +27,8 @@ INTRO = (
     "# digitnet\nDraw a digit or upload any image. The networks have only ever seen handwritten digits: "
     "watch how confident they stay on things that are not digits."
 )
+# On a phone the pad and the answer must share one screen: the intro's sentence waits in the explanation below.
+PAGE_CSS = "@media (max-width: 640px) { #intro p { display: none; } }"
 EXPLANATION = """
 ### What the chart means
 The bars are the network's probabilities for the ten digits 0-9; they always add up to 100%.
@@ -41,16 +44,6 @@ as a mouse draws them, so that it does not take your drawn digits for non-digits
 scaled to 20x20 pixels and centred by its centre of mass in a 28x28 frame.
 """
 
-# The sketchpad starts, and restarts after each clear, with no tool selected; keep the brush picked instead.
-KEEP_BRUSH = """
-() => setInterval(() => {
-  const q = (name) => document.querySelector(`#sketch button[aria-label="${name}"]`);
-  const tools = ["Brush", "Erase", "Pan"].map(q).filter(Boolean);
-  if (tools.length && !tools.some((b) => b.classList.contains("highlight"))) q("Brush")?.click();
-}, 300)
-"""
-CLICK_CLEAR_CANVAS = """() => document.querySelector('#sketch button[aria-label="Clear canvas"]')?.click()"""
-
 Views = tuple[str, str, str, str]  # headline, chart, pixels, compare
 
 
@@ -58,7 +51,8 @@ Views = tuple[str, str, str, str]  # headline, chart, pixels, compare
 class Handlers:
     """The functions behind the page's events."""
 
-    show: Callable[..., tuple]  # (drawing or upload, model) -> (*views, the 28x28 input kept for switches)
+    show: Callable[..., tuple]  # (upload, model) -> (*views, the 28x28 input kept for switches)
+    draw: Callable[..., tuple]  # (the pad's strokes, model) -> the same
     switch: Callable[[np.ndarray | None, str], Views]  # (kept input, model) -> views
     classify: Callable[[str | None, str], dict]  # (image file, model) -> the prediction as JSON
 
@@ -73,9 +67,9 @@ def prepare(image) -> np.ndarray | None:
         return None
 
 
-def _prepared(image) -> np.ndarray | None:
+def _prepared(image, read: Callable = prepare) -> np.ndarray | None:
     try:
-        return prepare(image)
+        return read(image)
     except InputError as e:
         raise gr.Error(str(e)) from e
 
@@ -87,6 +81,11 @@ def handlers(networks: Networks, gpu: Callable | None = None) -> Handlers:
 
     def show(image, model: str) -> tuple:
         x = _prepared(image)
+        return (*views.render(analyse(x, model), model), x)
+
+    def draw(strokes: dict | None, model: str) -> tuple:
+        """The pad's drawing (strokes in canvas pixels, see digitnet/drawing.py) -> the same as an upload."""
+        x = _prepared(strokes, drawing.to_input)
         return (*views.render(analyse(x, model), model), x)
 
     def switch(x: np.ndarray | None, model: str) -> Views:
@@ -101,7 +100,7 @@ def handlers(networks: Networks, gpu: Callable | None = None) -> Handlers:
             return Prediction.blank(model).to_dict() | {"message": views.PROMPT}
         return analyse(x, model).predictions[model].to_dict()
 
-    return Handlers(show, switch, classify)
+    return Handlers(show, draw, switch, classify)
 
 
 def default_model(names: list[str]) -> str:
@@ -124,29 +123,21 @@ def _html(value: str, label: str, elem_id: str) -> gr.HTML:
 
 
 def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
-    """The page for networks `names`, wired to `h`, with its queue set up."""
+    """The page for networks `names`, wired to `h`, with its queue set up.
+
+    The answer (digit, confidence, bars) sits directly under the pad, so it stays in view while drawing, also on
+    a phone where the columns stack; the network selector, what the network sees and the examples come after.
+    """
     default = default_model(names)
-    # Uploaded and drawn images are cached on disk by Gradio; a public demo deletes them after an hour.
+    # Uploaded images are cached on disk by Gradio; a public demo deletes them after an hour.
     with gr.Blocks(title=TITLE, delete_cache=(600, 3600)) as demo:
-        gr.Markdown(INTRO)
+        gr.Markdown(INTRO, elem_id="intro")
         seen = gr.State(None)  # the current input as the network's 28x28 array (None: nothing drawn)
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=320):
                 with gr.Tabs() as tabs:
                     with gr.Tab("Draw", id="draw"):
-                        sketch = components.Sketchpad(
-                            type="numpy",
-                            image_mode="RGBA",
-                            canvas_size=(views.CANVAS, views.CANVAS),
-                            fixed_canvas=True,
-                            brush=gr.Brush(default_size=12, colors=["#000000"], color_mode="fixed"),
-                            layers=False,
-                            transforms=(),
-                            label="Draw one digit, large, in the middle",
-                            buttons=[],
-                            elem_id="sketch",
-                        )
-                        clear = gr.Button("Clear", elem_id="clear")
+                        pad = DrawPad(elem_id="pad", padding=False)
                     with gr.Tab("Upload", id="upload"):
                         upload = components.Image(
                             type="filepath",
@@ -155,7 +146,12 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
                             label="Upload, paste or photograph an image",
                             elem_id="upload",
                         )
+                headline = _html(views.headline_html(None), "Prediction", "headline")
+                chart = _html(views.chart_html(None), "Probabilities", "chart")
+            with gr.Column(scale=1, min_width=320):
                 model = gr.Radio([(views.label(n), n) for n in names], value=default, label="Network", elem_id="model")
+                gr.Markdown("**What the network sees**")
+                pixels = _html(views.pixels_html(None), "What the network sees", "pixels")
                 examples = gr.Examples(
                     example_files(),
                     inputs=upload,
@@ -163,11 +159,6 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
                     examples_per_page=16,
                     cache_examples=False,
                 )
-            with gr.Column(scale=1, min_width=320):
-                headline = _html(views.headline_html(None), "Prediction", "headline")
-                chart = _html(views.chart_html(None), "Probabilities", "chart")
-                gr.Markdown("**What the network sees**")
-                pixels = _html(views.pixels_html(None), "What the network sees", "pixels")
         with gr.Accordion("Compare the networks side by side", open=True):
             compare = _html(views.compare_html(Analysis(None)), "All networks", "compare")
         gr.Markdown(EXPLANATION)
@@ -180,11 +171,10 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
 
         outputs = [headline, chart, pixels, compare]
         quiet = dict(show_progress="hidden", trigger_mode="always_last")
-        sketch.change(h.show, [sketch, model], [*outputs, seen], api_name="draw", **quiet)
+        # While the pen moves the pad sends at most one drawing per frame; only the latest waits, stale ones drop.
+        pad.change(h.draw, [pad, model], [*outputs, seen], api_name="draw", **quiet)
         upload.change(h.show, [upload, model], [*outputs, seen], api_name="upload", **quiet)
         model.change(h.switch, [seen, model], outputs, api_name="switch_model", **quiet)
-        # The sketchpad's own clear (setting its value to None twice in a row would not clear it the second time).
-        clear.click(None, js=CLICK_CLEAR_CANVAS, api_visibility="private")
         examples.load_input_event.then(lambda: gr.Tabs(selected="upload"), None, tabs, api_visibility="private")
         api_button.click(h.classify, [api_file, api_model], api_out, api_name="classify")
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=concurrency_limit)
@@ -197,5 +187,5 @@ def build(networks: Networks, gpu: Callable | None = None, cpus: int = 1) -> gr.
 
 
 def launch_options() -> dict:
-    """demo.launch() keyword arguments the page needs: the upload limit and the brush-keeping script."""
-    return dict(max_file_size=MAX_FILE_SIZE, js=KEEP_BRUSH)
+    """demo.launch() keyword arguments the page needs: the upload limit and the page's own CSS."""
+    return dict(max_file_size=MAX_FILE_SIZE, css=PAGE_CSS)

@@ -233,7 +233,10 @@ def _background(ink: np.ndarray) -> np.ndarray:
 
 def ink_map(image) -> np.ndarray:
     """The ink of any accepted input: float32 in [0, 1], 1 = ink, background exactly 0. Raises EmptyImage."""
-    a, is_ink = _gray_and_ink(image)
+    return _clean(*_gray_and_ink(image))
+
+
+def _clean(a: np.ndarray, is_ink: bool) -> np.ndarray:
     _check_size(a.shape[1], a.shape[0])
     a = _shrink(np.ascontiguousarray(a, dtype=np.float32), WORK_SIDE)
     if not is_ink:
@@ -287,6 +290,11 @@ def mnist_geometry(ink: np.ndarray) -> np.ndarray:
     out = np.zeros((28, 28), np.float32)
     out[oy : oy + nh, ox : ox + nw] = small
     return out / out.max()
+
+
+def preprocess_ink(ink: np.ndarray) -> np.ndarray:
+    """Ink already apart from the paper (a drawing's opacity, float in [0, 1], 1 = ink) -> the 28x28 input."""
+    return mnist_geometry(_clean(np.asarray(ink, np.float32), is_ink=True))
 
 
 def preprocess(image) -> np.ndarray:

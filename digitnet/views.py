@@ -33,7 +33,7 @@ def label(name: str) -> str:
 
 
 CSS = """
-.dn-chart { display: flex; gap: 4px; align-items: flex-end; height: 160px; margin: 18px 0 0; position: relative;
+.dn-chart { display: flex; gap: 4px; align-items: flex-end; height: 96px; margin: 14px 0 0; position: relative;
   border-bottom: 1px solid var(--border-color-primary); }
 .dn-chart .col { flex: 1; display: flex; flex-direction: column; justify-content: flex-end; height: 100%; }
 .dn-chart .bar { background: var(--neutral-400); border-radius: 3px 3px 0 0; min-height: 1px; position: relative; }
@@ -46,11 +46,11 @@ CSS = """
 .dn-digits span { flex: 1; text-align: center; font-weight: 600; }
 .dn-digits span.winner { color: var(--color-accent); }
 .dn-title { font-weight: 600; margin: 4px 0; }
-.dn-head { display: flex; align-items: center; gap: 18px; min-height: 96px; }
-.dn-head .digit { font-size: 72px; line-height: 1; font-weight: 700; color: var(--color-accent); }
+.dn-head { display: flex; align-items: center; flex-wrap: wrap; gap: 6px 16px; min-height: 64px; }
+.dn-head .digit { font-size: 60px; line-height: 1; font-weight: 700; color: var(--color-accent); }
 .dn-head .conf { font-size: 28px; font-weight: 600; }
 .dn-head .prompt { font-size: 18px; color: var(--body-text-color-subdued); }
-.dn-verdict { margin-top: 6px; padding: 6px 10px; border-radius: 6px; font-weight: 600; }
+.dn-verdict { padding: 4px 10px; border-radius: 6px; font-weight: 600; }
 .dn-verdict.is-digit { background: rgba(34, 197, 94, 0.15); }
 .dn-verdict.not-digit { background: rgba(239, 68, 68, 0.18); }
 .dn-why { font-size: 14px; margin: 4px 0; }
@@ -93,11 +93,18 @@ def _shown(key: str, value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-def verdict_html(pred: Prediction) -> str:
-    """ "Looks like a digit" / "probably not a digit", why in plain words, and every score ("" without a verdict)."""
-    if pred.empty or pred.not_a_digit is None:
+def verdict_pill(pred: Prediction | None) -> str:
+    """ "Looks like a digit" / "probably not a digit" ("" without a verdict)."""
+    if pred is None or pred.empty or pred.not_a_digit is None:
         return ""
     cls, text = ("not-digit", "Probably not a digit") if pred.not_a_digit else ("is-digit", "Looks like a digit")
+    return f'<div class="dn-verdict {cls}">{text}</div>'
+
+
+def verdict_why(pred: Prediction | None) -> str:
+    """Why the verdict is what it is, in plain words, and every score ("" without a verdict)."""
+    if pred is None or pred.empty or pred.not_a_digit is None:
+        return ""
     why, by = "", pred.verdict_by
     if by is not None and by in pred.scores and pred.threshold is not None:
         value = pred.scores[by]
@@ -108,19 +115,22 @@ def verdict_html(pred: Prediction) -> str:
         )
     items = "".join(f"<li>{html.escape(SCORE_WORDS.get(k, k))}: {_shown(k, v)}</li>" for k, v in pred.scores.items())
     details = f'<details class="dn-scores"><summary>All scores</summary><ul>{items}</ul></details>' if items else ""
-    return f'<div class="dn-verdict {cls}">{text}</div>{why}{details}'
+    return why + details
+
+
+def verdict_html(pred: Prediction) -> str:
+    return verdict_pill(pred) + verdict_why(pred)
 
 
 def headline_html(pred: Prediction | None) -> str:
-    """The predicted digit and its confidence, large; the friendly prompt when nothing is drawn."""
+    """The predicted digit, its confidence and the verdict, on one line; the friendly prompt when nothing is drawn."""
     if pred is None or pred.empty:
         return f'<div class="dn-head"><span class="prompt">{PROMPT}</span></div>'
-    head = (
+    return (
         f'<div class="dn-head" data-model="{html.escape(pred.model)}">'
         f'<span class="digit" data-digit="{pred.digit}">{pred.digit}</span>'
-        f'<span class="conf">{100 * pred.confidence:.1f}% sure</span></div>'
+        f'<span class="conf">{100 * pred.confidence:.1f}% sure</span>{verdict_pill(pred)}</div>'
     )
-    return head + verdict_html(pred)
 
 
 def _png_data_uri(rgb: np.ndarray) -> str:
@@ -171,4 +181,5 @@ def compare_html(analysis: Analysis) -> str:
 def render(analysis: Analysis, selected: str) -> tuple[str, str, str, str]:
     """(headline, chart, pixels, compare) HTML for the selected model."""
     pred = analysis.predictions.get(selected)
-    return headline_html(pred), chart_html(pred), pixels_html(analysis.image, analysis.saliency), compare_html(analysis)
+    chart = chart_html(pred) + verdict_why(pred)
+    return headline_html(pred), chart, pixels_html(analysis.image, analysis.saliency), compare_html(analysis)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
 from digitnet import models, views
-from digitnet.lab.serving import sketch_value
+from digitnet.drawing import payload
+from digitnet.lab.serving import pad_value
+from digitnet.lab.strokes import PEN_DIGITS
 from digitnet.page import example_files
 
 # The models the app must serve: every weights file shipped in weights/ (found here without the package's help).
@@ -72,25 +73,54 @@ def test_upload_shows_the_digit_and_ten_bars_in_order(client, digit_files):
         assert f'data-model="{model}"' in compare
 
 
-def test_drawn_digit_on_the_sketchpad(client, tmp_path, mnist_test):
-    x, y = mnist_test
-    for i in (0, 1, 2):
-        headline, chart, _, _ = client.predict(sketch_value(tmp_path, x[i].numpy(), f"d{i}"), "mlp", api_name="/draw")
-        assert shown_digit(headline) == int(y[i])
+def test_digits_drawn_on_the_pad(client, mnist_test):
+    """Strokes as the pad sends them: ten hand-drawn polyline digits, and real MNIST test digits traced as strokes."""
+    for label, strokes in PEN_DIGITS.items():
+        headline, chart, _, _ = client.predict(payload(strokes), "cnn", api_name="/draw")
+        assert shown_digit(headline) == label, (label, headline)
         assert len(bars(chart)) == 10
-
-
-def test_empty_canvas_gives_the_prompt_not_a_digit(client, tmp_path):
-    headline, chart, _, _ = client.predict(
-        sketch_value(tmp_path, np.zeros((28, 28), np.uint8)), "mlp", api_name="/draw"
+    x, y = mnist_test
+    right = sum(
+        shown_digit(client.predict(pad_value(x[i].numpy(), seq=i), "cnn", api_name="/draw")[0]) == int(y[i])
+        for i in range(20)
     )
-    assert views.PROMPT in headline
-    assert shown_digit(headline) is None
-    assert not any(winner for _, _, winner in bars(chart))
+    assert right >= 19, f"{right}/20 MNIST test digits drawn as strokes read right"
+
+
+def test_the_pen_width_the_visitor_saw_is_the_one_rendered(client):
+    thin, thick = (client.predict(payload(PEN_DIGITS[7], width=w), "cnn", api_name="/draw") for w in (4, 40))
+    assert shown_digit(thin[0]) == shown_digit(thick[0]) == 7
+    assert thin[2] != thick[2]  # what the network sees differs: the strokes were drawn at those widths
+
+
+def test_an_empty_pad_gives_the_prompt_not_a_digit(client, tmp_path):
+    for empty in ({"strokes": [], "width": 20, "seq": 3}, {"strokes": [[]], "width": 20}):
+        headline, chart, _, _ = client.predict(empty, "mlp", api_name="/draw")
+        assert views.PROMPT in headline
+        assert shown_digit(headline) is None
+        assert not any(winner for _, _, winner in bars(chart))
     blank = tmp_path / "blank.png"
     Image.new("L", (200, 200), 255).save(blank)
     result = client.predict(handle_file(str(blank)), "mlp", api_name="/classify")
     assert result["digit"] is None and result["empty"] is True
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"strokes": "not a list"}, "'strokes' must be a list"),
+        ({"strokes": [["a", "b"]]}, "finite numbers"),
+        ({"strokes": [[1, 2, 3]]}, "x, y pairs"),
+        ({"strokes": [[1e300, 2]]}, "within"),
+        ({"strokes": [[1, 2]], "width": 10_000}, "'width' must be a number"),
+        ({"strokes": [[1, 2, 3, 4]] * 1000}, "1,000 strokes; the limit is 100"),
+        ({"strokes": [list(range(20_000))]}, "10,000 points; the limit is 5,000"),
+        ([1, 2, 3], "must be an object"),
+    ],
+)
+def test_malformed_or_huge_drawings_get_a_clear_error(client, value, message):
+    with pytest.raises(AppError, match=re.escape(message)):
+        client.predict(value, "cnn", api_name="/draw")
 
 
 def test_switching_model_reruns_the_current_input(client, digit_files):
@@ -115,8 +145,6 @@ def test_a_file_that_is_not_an_image_is_a_clear_error_and_the_app_keeps_serving(
     for api in ("/upload", "/classify"):
         with pytest.raises(AppError, match="empty"):
             client.predict(handle_file(str(empty)), "mlp", api_name=api)
-    with pytest.raises(AppError, match="sketchpad value is malformed"):
-        client.predict({"layers": "not a list", "composite": None}, "mlp", api_name="/draw")
     path, label = digit_files[2]
     assert client.predict(handle_file(path), "mlp", api_name="/classify")["digit"] == label
 

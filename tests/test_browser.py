@@ -1,4 +1,5 @@
-"""The real app in a real browser: headless Chromium draws digits with the mouse and reads the answer."""
+"""The real app in a real browser: headless Chromium draws digits with the mouse and with a finger on a phone-sized
+screen, and reads the answer while and after the pen moves."""
 
 from __future__ import annotations
 
@@ -10,38 +11,55 @@ import pytest
 
 from digitnet import models
 from digitnet.lab import browser
+from digitnet.views import CANVAS
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT_MS = 60_000  # the shared CI cores can be slow; the wait ends as soon as the page updates
+DESKTOP, PHONE = {"width": 1280, "height": 1000}, {"width": 390, "height": 844}
 
-# Strokes as (x, y) offsets from the centre of the drawing area, in canvas pixels (the canvas is 280x280).
+# Strokes as (x, y) offsets from the centre of the pad, in canvas pixels (the canvas is CANVAS x CANVAS).
 ONE = [[(5, -95), (0, 0), (-5, 95)]]
-BRUSH = "#sketch button[aria-label=Brush]"
 SEVEN = [[(-65, -85), (55, -85), (0, 20), (-25, 95)]]
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def chromium(server):
     if not browser.available():
         pytest.skip(f"{browser.CHROMIUM} is not installed")
-    with browser.chromium() as chromium:
-        page = chromium.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(TIMEOUT_MS)
-        page.goto(server.url)
-        page.wait_for_selector("#sketch canvas")
-        yield page
+    with browser.chromium() as b:
+        yield b
 
 
-def draw(page, strokes: list[list[tuple[int, int]]]) -> None:
-    """Mouse strokes on the sketchpad, relative to the centre of its canvas."""
-    box = page.locator("#sketch canvas").first.bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+def open_page(chromium, server, viewport=DESKTOP, query: str = "", **context):
+    page = chromium.new_context(viewport=viewport, **context).new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(server.url + query)
+    page.wait_for_selector("#pad canvas")
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(chromium, server):
+    page = open_page(chromium, server)
+    yield page
+    page.context.close()
+
+
+def to_page(page, dx: float, dy: float) -> tuple[float, float]:
+    """Canvas offsets from the pad's centre -> page coordinates (the pad is drawn at any size)."""
+    box = page.locator("#pad canvas").bounding_box()
+    k = box["width"] / CANVAS
+    return box["x"] + box["width"] / 2 + k * dx, box["y"] + box["height"] / 2 + k * dy
+
+
+def draw(page, strokes: list[list[tuple[int, int]]], steps: int = 12) -> None:
+    """Mouse strokes on the pad."""
     for stroke in strokes:
-        page.mouse.move(cx + stroke[0][0], cy + stroke[0][1])
+        page.mouse.move(*to_page(page, *stroke[0]))
         page.mouse.down()
         for dx, dy in stroke[1:]:
-            page.mouse.move(cx + dx, cy + dy, steps=12)
+            page.mouse.move(*to_page(page, dx, dy), steps=steps)
         page.mouse.up()
 
 
@@ -51,53 +69,71 @@ def shown_digit(page) -> str:
     return page.inner_text("#headline .digit")
 
 
-def select_brush(page) -> None:
-    page.click(BRUSH)
-    page.wait_for_selector(f"{BRUSH}.highlight")
+def winner(page) -> str | None:
+    return page.locator("#chart .bar.winner").get_attribute("data-digit")
 
 
 def clear(page) -> None:
-    page.click("#clear")
+    page.click("#pad .dn-clear")
     page.wait_for_selector("#headline .prompt")
 
 
-def test_the_brush_is_selected_on_load_and_after_clear(page):
-    page.wait_for_selector(f"{BRUSH}.highlight")
-    clear(page)
-    page.wait_for_selector(f"{BRUSH}.highlight")
-
-
-def test_draw_a_one_and_a_seven(page, tmp_path):
-    select_brush(page)
+def test_draw_a_one_and_a_seven(page):
     draw(page, ONE)
     assert shown_digit(page) == "1"
     assert page.locator("#chart .bar").count() == 10
-    assert page.locator("#chart .bar.winner").count() == 1
-    assert page.locator("#chart .bar.winner").get_attribute("data-digit") == "1"
+    assert page.locator("#chart .bar.winner").count() == 1 and winner(page) == "1"
 
     clear(page)
     assert page.locator("#headline .digit").count() == 0
-    select_brush(page)
     draw(page, SEVEN)
-    assert shown_digit(page) == "7"
-    assert page.locator("#chart .bar").count() == 10
-    assert page.locator("#chart .bar.winner").get_attribute("data-digit") == "7"
+    page.wait_for_selector("#headline .digit[data-digit='7']")
+    assert winner(page) == "7"
     assert page.locator("#pixels img").count() >= 1
     names = models.available()
     assert page.locator("#compare .dn-model").count() == len(names)
     assert page.locator("#compare .bar").count() == 10 * len(names)
     if "cnn_oe" in names:  # the network that can say "not a digit" must not say it of a drawn 7
         assert page.locator("#compare .dn-model[data-model='cnn_oe'] .dn-verdict.is-digit").count() == 1
-
-    shot = tmp_path / "screenshot.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
     if os.environ.get("DIGITNET_SCREENSHOT"):  # e.g. DIGITNET_SCREENSHOT=docs/screenshot.png to refresh the README's
-        Path(os.environ["DIGITNET_SCREENSHOT"]).write_bytes(shot.read_bytes())
+        page.screenshot(path=os.environ["DIGITNET_SCREENSHOT"], full_page=True)
 
 
-def test_switching_the_network_reruns_the_drawing(page):
-    """Runs after the 7 is drawn: every network answers for the same drawing, in turn."""
+def test_undo_takes_back_the_last_stroke(page):
+    clear(page)
+    draw(page, ONE)
+    page.wait_for_selector("#headline .digit[data-digit='1']")
+    draw(page, [[(-60, -60), (60, 60)], [(60, -60), (-60, 60)]])  # a cross over the 1
+    page.wait_for_function("() => document.querySelector('#headline .digit')?.dataset.digit !== '1'")
+    page.click("#pad .dn-undo")
+    page.click("#pad .dn-undo")
+    page.wait_for_selector("#headline .digit[data-digit='1']")
+    page.click("#pad .dn-undo")
+    page.wait_for_selector("#headline .prompt")
+
+
+def test_the_chart_moves_while_the_pen_moves(page):
+    """A slow stroke (about 1.5 s): the bars change several times before the pen is lifted."""
+    clear(page)
+    page.evaluate("""() => { window.__charts = new Set();
+      new MutationObserver(() => window.__charts.add(document.querySelector('#chart .dn-chart')?.innerHTML))
+        .observe(document.querySelector('#chart'), {subtree: true, childList: true, characterData: true}); }""")
+    start = to_page(page, -60, -90)
+    page.mouse.move(*start)
+    page.mouse.down()
+    for i in range(1, 31):  # down and round, like a 6
+        t = i / 30
+        page.mouse.move(*to_page(page, -60 + 40 * t - 30 * t * t, -90 + 180 * t))
+        page.wait_for_timeout(50)
+    during = page.evaluate("() => window.__charts.size")
+    page.mouse.up()
+    assert during >= 3, f"the chart changed {during} times during the stroke"
+
+
+def test_the_switch_of_network_reruns_the_drawing(page):
+    clear(page)
+    draw(page, SEVEN)
+    shown_digit(page)
     for model in models.available():
         page.click(f"#model label:has(input[value='{model}'])")
         page.wait_for_selector(f"#headline .dn-head[data-model='{model}']")
@@ -106,11 +142,57 @@ def test_switching_the_network_reruns_the_drawing(page):
 
 
 def test_one_click_on_a_non_digit_example(page):
-    clear(page)
     page.click("button.gallery-item:has(img[src*='not_digit_letter_A'])")
+    page.wait_for_selector("button[role=tab][aria-selected=true]:has-text('Upload')")
     assert re.fullmatch(r"\d", shown_digit(page))
-    assert page.locator("#chart .bar").count() == 10
     assert page.locator("#chart .bar.winner").count() == 1
-    assert page.inner_text("button[role=tab][aria-selected=true]").strip() == "Upload"
     if "cnn_oe" in models.available():
-        assert page.locator("#compare .dn-model[data-model='cnn_oe'] .dn-verdict.not-digit").count() == 1
+        page.wait_for_selector("#compare .dn-model[data-model='cnn_oe'] .dn-verdict.not-digit")
+
+
+def touch(page, strokes: list[list[tuple[int, int]]]) -> None:
+    """Real touch events (CDP Input.dispatchTouchEvent), as a finger draws."""
+    cdp = page.context.new_cdp_session(page)
+    for stroke in strokes:
+        pts = [to_page(page, *stroke[0])]
+        for (ax, ay), (bx, by) in zip(stroke, stroke[1:], strict=False):
+            pts += [to_page(page, ax + (bx - ax) * t / 10, ay + (by - ay) * t / 10) for t in range(1, 11)]
+        for kind, (x, y) in [("touchStart", pts[0])] + [("touchMove", p) for p in pts[1:]]:
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def in_view(page, selector: str) -> bool:
+    box, vp = page.locator(selector).bounding_box(), page.viewport_size
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= vp["height"]
+
+
+def test_a_finger_draws_on_a_phone_and_the_answer_stays_in_view(chromium, server):
+    page = open_page(chromium, server, PHONE, has_touch=True, is_mobile=True, device_scale_factor=2)
+    try:
+        page.locator("#pad canvas").scroll_into_view_if_needed()
+        before = page.evaluate("() => window.scrollY")
+        touch(page, SEVEN)
+        page.wait_for_selector("#headline .digit[data-digit='7']")
+        assert page.evaluate("() => window.scrollY") == before, "the finger scrolled the page instead of drawing"
+        assert in_view(page, "#pad canvas")
+        assert in_view(page, "#headline .digit") and in_view(page, "#chart .dn-chart")
+        if os.environ.get("DIGITNET_SCREENSHOT"):
+            page.screenshot(path=str(Path(os.environ["DIGITNET_SCREENSHOT"]).with_name("screenshot_phone.png")))
+    finally:
+        page.context.close()
+
+
+def test_the_dark_theme_draws_light_ink_and_reads_it(chromium, server):
+    page = open_page(chromium, server, query="?__theme=dark")
+    try:
+        draw(page, ONE)
+        assert shown_digit(page) == "1"
+        x, y = to_page(page, 0, 0)
+        ink = page.evaluate("""() => { const c = document.querySelector('#pad canvas');
+          const d = c.getContext('2d').getImageData(c.width / 2, c.height / 2, 1, 1).data; return [...d]; }""")
+        paper = page.evaluate("() => getComputedStyle(document.querySelector('#pad canvas')).backgroundColor")
+        assert ink[3] == 255 and min(ink[:3]) > 150, ink  # light ink, fully opaque
+        assert [int(v) for v in re.findall(r"\d+", paper)[:3]] < [100, 100, 100], paper  # on dark paper
+    finally:
+        page.context.close()

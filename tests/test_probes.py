@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from digitnet import probes
+from digitnet.lab import probes
 
 ALL_DRAWN = probes.LATIN + probes.TRAIN_SYMBOLS + probes.UNSEEN_SYMBOLS
 

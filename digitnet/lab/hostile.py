@@ -1,4 +1,4 @@
-"""Hostile requests through the app's public API (seeded): bad files, odd images, malformed sketchpad values.
+"""Hostile requests through the app's public API (seeded): bad files, odd images, malformed or huge drawings.
 
 Used by benchmarks/fuzz_api.py and, in a short form, by tests/test_serving.py.
 """
@@ -23,7 +23,7 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from digitnet.lab.serving import EXAMPLE_7, Server, sketch_files
+from digitnet.lab.serving import EXAMPLE_7, Server, pad_value
 
 GENERIC = "The upstream Gradio app has raised an exception"  # what a client sees for an unhandled exception
 
@@ -119,16 +119,21 @@ def generate(folder: Path, count: int, seed: int = 0) -> Iterator[Case]:
         **_broken(rng, ".jpg", _encode(digit, "JPEG")),
         **_broken(rng, ".gif", _encode(digit, "GIF")),
     }
-    layer, composite = sketch_files(folder)
-    bad = folder / "text.png"
-    bad.write_bytes(b"not a png")
+    seven = pad_value()
     sketches = {
-        "sketch {}": {},
-        "sketch no layers": {"background": None, "composite": handle_file(str(composite)), "id": None},
-        "sketch empty layers": {"background": None, "layers": [], "composite": None, "id": None},
-        "sketch layer not image": {"layers": [handle_file(str(bad))], "composite": None},
-        "sketch layers wrong type": {"layers": "x", "composite": None},
-        "sketch only background": {"background": handle_file(str(composite))},
+        "drawing {}": {},
+        "drawing not an object": [[1, 2, 3, 4]],
+        "drawing strokes wrong type": {"strokes": "x", "width": 20},
+        "drawing stroke of strings": {"strokes": [["a", "b"]], "width": 20},
+        "drawing odd coordinates": {"strokes": [[1, 2, 3]], "width": 20},
+        "drawing far off the pad": {"strokes": [[1e12, 5, 6, 7]], "width": 20},
+        "drawing nested junk": {"strokes": [[[[[[1]]]]]], "width": 20},
+        "drawing width 1e9": {**seven, "width": 1e9},
+        "drawing width string": {**seven, "width": "20"},
+        "drawing 200 strokes": {"strokes": [[10, 10, 20, 20]] * 200, "width": 20},
+        "drawing 100k points": {"strokes": [[float(i % 280) for i in range(200_000)]], "width": 20},
+        "drawing empty": {"strokes": [], "width": 20},
+        "drawing a dot": {"strokes": [[140, 140]], "width": 20},
     }
     names, big = itertools.cycle([*makers, *sketches, "100 MB file"]), 0
     for i in range(count):

@@ -15,6 +15,7 @@ import numpy as np
 from gradio_client import Client, handle_file
 from PIL import Image
 
+from digitnet.drawing import payload
 from digitnet.views import CANVAS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,33 +78,21 @@ class Server:
         self.close()
 
 
-def sketch_files(folder: Path, ink: np.ndarray | None = None, name: str = "sketch") -> tuple[Path, Path]:
-    """A drawing as the browser sends it: a transparent layer holding the strokes, and the composite on white.
+def pad_value(digit: np.ndarray | None = None, seq: int = 0) -> dict:
+    """What the drawing pad sends for a 28x28 MNIST digit (default the example 7) traced as pen strokes,
+    drawn large in the middle of the pad."""
+    from digitnet.lab.strokes import polylines
 
-    `ink`: a 28x28 digit (white on black, as MNIST; default the example 7), drawn large in the canvas's middle.
-    """
-    ink = np.asarray(Image.open(EXAMPLE_7).convert("L")) if ink is None else ink
-    alpha = Image.fromarray(ink).resize((CANVAS - 60, CANVAS - 60), Image.BILINEAR)
-    layer = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 0))
-    layer.paste(Image.new("RGBA", alpha.size, (0, 0, 0, 255)), (30, 30), alpha)
-    composite = Image.alpha_composite(Image.new("RGBA", layer.size, "white"), layer)
-    paths = folder / f"{name}_layer.png", folder / f"{name}_composite.png"
-    layer.save(paths[0])
-    composite.save(paths[1])
-    return paths
-
-
-def sketch_value(folder: Path, ink: np.ndarray | None = None, name: str = "sketch") -> dict:
-    """The sketchpad value an API client sends for that drawing."""
-    layer, composite = sketch_files(folder, ink, name)
-    layers, composite = [handle_file(str(layer))], handle_file(str(composite))
-    return {"background": None, "layers": layers, "composite": composite, "id": None}
+    digit = np.asarray(Image.open(EXAMPLE_7).convert("L")) if digit is None else np.asarray(digit)
+    scale = (CANVAS - 60) / 28
+    strokes = [[(x * scale + 30, y * scale + 30) for x, y in line] for line in polylines(digit, tolerance=0.7)]
+    return payload(strokes, seq=seq)
 
 
 def requests(folder: Path) -> dict[str, tuple]:
-    """The two user actions, as (api_name, args): a sketchpad drawing and an uploaded image."""
+    """The two user actions, as (api_name, args): a drawing on the pad and an uploaded image."""
     return {
-        "draw": ("/draw", (sketch_value(folder), "cnn")),
+        "draw": ("/draw", (pad_value(), "cnn")),
         "upload": ("/upload", (handle_file(str(EXAMPLE_7)), "cnn")),
     }
 

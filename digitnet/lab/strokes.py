@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 from skimage.measure import approximate_polygon
 from skimage.morphology import skeletonize
 
-from digitnet.preprocess import InputError, preprocess
+from digitnet.drawing import render
+from digitnet.preprocess import InputError, preprocess_ink
 from digitnet.views import CANVAS
 
 _UP = 4  # skeletons are traced on the digit scaled up to 112x112
@@ -60,16 +61,10 @@ def polylines(digit: np.ndarray, tolerance: float) -> list[np.ndarray]:
     return strokes
 
 
-def draw(strokes: list, width: int, scale: float = 1.0, offset=(0.0, 0.0)) -> dict:
-    """Strokes drawn in black with an even `width` on a clear 280x280 layer, as the sketchpad sends them."""
-    layer = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 0))
-    pen = ImageDraw.Draw(layer)
-    for s in strokes:
-        pts = [(float(x * scale + offset[0]), float(y * scale + offset[1])) for x, y in s]
-        pen.line(pts, fill=(0, 0, 0, 255), width=width, joint="curve")
-        for x, y in (pts[0], pts[-1]):  # round pen tips
-            pen.ellipse([x - width / 2, y - width / 2, x + width / 2, y + width / 2], fill=(0, 0, 0, 255))
-    return {"background": None, "layers": [np.asarray(layer)], "composite": None}
+def draw(strokes: list, width: int, scale: float = 1.0, offset=(0.0, 0.0)) -> np.ndarray:
+    """Strokes drawn with an even `width` on the app's drawing pad, as its ink (float in [0, 1])."""
+    pts = [[(float(x * scale + offset[0]), float(y * scale + offset[1])) for x, y in s] for s in strokes]
+    return render(pts, width).astype(np.float32) / 255.0
 
 
 def stroke_digit(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
@@ -80,7 +75,7 @@ def stroke_digit(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray | No
     scale = float(rng.uniform(6, 9))  # the 28-px digit box becomes 168-252 px on the canvas
     offset = rng.uniform(0, CANVAS - 28 * scale, 2) if CANVAS > 28 * scale else (0.0, 0.0)
     try:
-        return preprocess(draw(lines, int(rng.integers(8, 25)), scale, tuple(offset)))
+        return preprocess_ink(draw(lines, int(rng.integers(8, 25)), scale, tuple(offset)))
     except InputError:
         return None
 
@@ -128,6 +123,6 @@ def pen_digit_images(n_per_digit: int, seed: int = 0) -> tuple[torch.Tensor, tor
             for s, m in zip(strokes, moved, strict=True):
                 if s[0] == s[-1]:  # a closed loop stays closed
                     m[-1] = m[0]
-            xs.append(preprocess(draw(moved, width)))
+            xs.append(preprocess_ink(draw(moved, width)))
             ys.append(label)
     return torch.from_numpy(np.stack(xs).astype(np.float32))[:, None], torch.tensor(ys)
