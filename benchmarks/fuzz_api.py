@@ -6,8 +6,8 @@ Cases (seeded): zero bytes, text with an image extension, truncated and corrupte
 header claiming 10^10 pixels, a 100 MB file, animated GIF/PNG, 16-bit and 32-bit integer, float with NaN
 and infinities, CMYK, palette with transparency, 1-bit, extreme shapes, and drawings with missing,
 wrong, non-finite or far too many strokes and points; sent to /classify, /upload and /draw. Each must get a
-clear error (gradio_client's AppError with a message) or a valid result within --timeout seconds; then the server must still be alive and
-classify a real 7 correctly.
+clear error (gradio_client's AppError with a message) or a valid result within --timeout seconds; then the
+server must still be alive and classify a real 7 correctly.
 """
 
 from __future__ import annotations
