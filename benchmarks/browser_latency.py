@@ -1,9 +1,10 @@
-"""What a visitor feels: end of a stroke on the sketchpad to the updated output, in headless Chromium.
+"""What a visitor feels: pen-up to the answer for the finished drawing, updates while the pen moves, page load.
 
     DIGITNET_DATA=../shared/data .venv/bin/python -m benchmarks.browser_latency [--strokes 50]
 
 The app, the no-op app with the app's components (benchmarks/noop_app.py) and a no-op app around Gradio's
 default 800x800 sketchpad (benchmarks/noop_default_app.py, the issue's baseline) get the same stroke script.
+Pen-up to answer: the answer for the finished drawing is the output's last change once it has settled.
 A MutationObserver on the output that changes with every stroke (the app's "what the network sees" pixels,
 the no-op's counter) timestamps the update in the page; the stroke's end is the page's time at mouse-up.
 """
@@ -12,13 +13,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import time
 
 from digitnet.lab.browser import chromium
 from digitnet.lab.metrics import summary_ms
 from digitnet.lab.serving import Server, machine
 
-WATCH = """(sel) => { window.__updated = null; const el = document.querySelector(sel);
-  new MutationObserver(() => { window.__updated = performance.now(); })
+CANVAS = "#pad canvas, #sketch canvas"  # the app's drawing pad, or the baseline's image editor
+WATCH = """(sel) => { window.__updated = null; window.__n = 0; const el = document.querySelector(sel);
+  new MutationObserver(() => { window.__updated = performance.now(); window.__n++; })
     .observe(el, {subtree: true, childList: true, characterData: true}); }"""
 
 
@@ -31,6 +34,10 @@ def strokes(n: int) -> list[list[tuple[int, int]]]:
     return out
 
 
+LOAD = """() => { const nav = performance.getEntriesByType("navigation")[0];
+  const res = performance.getEntriesByType("resource");
+  const bytes = [nav, ...res].reduce((n, e) => n + (e.transferSize || e.encodedBodySize || 0), 0);
+  return {ms: nav.loadEventEnd - nav.startTime, kb: bytes / 1024, n: res.length}; }"""
 LAST_UPLOAD = """() => performance.getEntriesByType("resource").filter((e) => e.name.includes("/upload")).at(-1)"""
 SETTLED = f"""(quiet) => {{ const up = ({LAST_UPLOAD})();
   const last = Math.max(window.__updated ?? 0, up ? up.responseEnd : 0);
@@ -49,10 +56,10 @@ def measure(page, url: str, watch: str, script: list, quiet_ms: float = 2000) ->
     than once; the stroke counts as answered when neither the output nor an upload has moved for quiet_ms.
     """
     page.goto(url)
-    page.wait_for_selector("#sketch canvas")
+    page.wait_for_selector(CANVAS)
     page.wait_for_timeout(1000)
     page.evaluate(WATCH, watch)
-    box = page.locator("#sketch canvas").first.bounding_box()
+    box = page.locator(CANVAS).first.bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     times, phases = [], []
     for stroke in script:
@@ -67,6 +74,24 @@ def measure(page, url: str, watch: str, script: list, quiet_ms: float = 2000) ->
         times.append((page.evaluate("() => window.__updated") - end) / 1e3)
         phases.append(page.evaluate(PHASES, end))
     return times, phases
+
+
+def live_updates(page, strokes: int = 5, quiet_ms: float = 2000) -> float:
+    """Median number of output updates while the pen moves, over slow 1.5 s strokes (30 moves, 50 ms apart)."""
+    box = page.locator(CANVAS).first.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    counts = []
+    for k in range(strokes):
+        page.mouse.move(cx - 60 + 10 * k, cy - 90)
+        page.evaluate("() => { window.__n = 0; }")
+        page.mouse.down()
+        for i in range(1, 31):
+            page.mouse.move(cx - 60 + 10 * k + 30 * i / 30, cy - 90 + 180 * i / 30)
+            page.wait_for_timeout(50)
+        counts.append(page.evaluate("() => window.__n"))
+        page.mouse.up()
+        page.wait_for_function(SETTLED, arg=quiet_ms, polling=100, timeout=30_000)
+    return statistics.median(counts)
 
 
 def phase_medians(phases: list) -> str:
@@ -91,9 +116,16 @@ def main() -> None:
         for name, (module, watch) in apps.items():
             with Server(module) as server:
                 page = browser.new_page(viewport={"width": 1280, "height": 1000})
+                t0 = time.perf_counter()
+                page.goto(server.url)
+                page.wait_for_selector(CANVAS)
+                loaded = page.evaluate(LOAD)
                 times, phases = measure(page, server.url, watch, script)
                 results[name] = summary_ms(times)
-                print(f"{name}: {phase_medians(phases)}")
+                live = live_updates(page)
+                print(f"{name}: {phase_medians(phases)}; output updates during a 1.5 s stroke (median of 5): {live}; "
+                      f"page load: {loaded['ms']:.0f} ms to load event, {loaded['kb']:.0f} KB transferred, "
+                      f"{loaded['n']} resources ({time.perf_counter() - t0:.0f} s in all)")
                 page.close()
     print(f"stroke end -> updated output, {opts.strokes} strokes, ms (ratio: app / that no-op app):")
     print("| | app | no-op, same components | ratio | no-op, default sketchpad | ratio |\n|---|---|---|---|---|---|")
