@@ -2,6 +2,9 @@
 
     DIGITNET_DATA=../shared/data python train.py --model cnn
 
+How each model is trained is its Recipe in digitnet/lab/recipes.py; the flags below override its fields.
+From Python: `train.run(dataclasses.replace(RECIPES["cnn"], epochs=2))`.
+
 Everything is seeded; the whole dataset lives as one tensor on the device and
 batches are sliced by index (no per-sample Python in the hot loop).
 """
@@ -9,10 +12,13 @@ batches are sliced by index (no per-sample Python in the hot loop).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import platform
+import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,27 +28,10 @@ from torch import nn
 from tqdm import tqdm
 
 from digitnet import models
-from digitnet.data import load_mnist, to_float, train_val_split
 from digitnet.device import pick_device
+from digitnet.lab.data import load_mnist, to_float, train_val_split
+from digitnet.lab.recipes import RECIPES, Recipe
 
-# Per-model defaults; every one can be overridden from the command line.
-DEFAULTS = {
-    # The PyTorch tutorial network: plain SGD, no augmentation, no schedule.
-    # Its seed is the best of seeds 1-5 by validation accuracy (docs/benchmarks.md lists all five).
-    "mlp": dict(epochs=15, batch_size=64, lr=0.003, optimizer="sgd", augment=False, schedule="constant", seed=3,
-                stroke_share=0.0),
-    "cnn": dict(epochs=16, batch_size=128, lr=0.004, optimizer="adamw", augment=True, schedule="onecycle", seed=1,
-                stroke_share=0.0),
-    # 12 epochs, not 16: each OE epoch costs 1.5x (outliers ride along) and it had to train on 2 shared cores.
-    # stroke_share: that share of digits is shown re-drawn with straight pen strokes (digitnet/strokes.py);
-    # without it the OE network learns "pen-drawn lines are not digits" and declines mouse-drawn digits.
-    "cnn_oe": dict(epochs=12, batch_size=128, lr=0.004, optimizer="adamw", augment=True, schedule="onecycle", seed=1,
-                   stroke_share=0.3),
-}  # fmt: skip
-HYPERPARAMETERS = (
-    "epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "label_smoothing", "stroke_share", "seed",
-    "limit",
-)  # fmt: skip
 OE_WEIGHT = 0.5  # Hendrycks et al. 2019: loss += 0.5 * CE(outliers, uniform)
 
 
@@ -58,41 +47,43 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return F.grid_sample(x, grid, align_corners=False)
 
 
-def make_optimizer(model: nn.Module, args: argparse.Namespace, steps: int):
-    if args.optimizer == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
+def make_optimizer(model: nn.Module, recipe: Recipe, steps: int):
+    if recipe.optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=0.9)
     else:
-        opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
-    if args.schedule == "onecycle":
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.25)
+        opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=5e-4)
+    if recipe.schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=steps, pct_start=0.25)
     else:
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda _: 1.0)
     return opt, sched
 
 
-def train_epoch(model, opt, sched, x, y, args, gen, epoch: int, outliers=None, strokes=None) -> float:
+def train_epoch(
+    model, opt, sched, x, y, recipe: Recipe, gen, epoch: int, outliers=None, strokes=None, quiet: bool = False
+) -> float:
     """One pass over (x, y) in shuffled batches; returns the mean training loss.
 
     `outliers`: non-digits trained toward the uniform distribution. `strokes`: the same digits as `x`
-    re-drawn with straight strokes, swapped in for a random `args.stroke_share` of each batch.
+    re-drawn with straight strokes, swapped in for a random `recipe.stroke_share` of each batch.
     """
     model.train()
     perm = torch.randperm(len(x), generator=gen, device=x.device)
-    steps = len(x) // args.batch_size  # drop the ragged last batch
-    total, bar = 0.0, tqdm(range(steps), desc=f"epoch {epoch}", leave=False, disable=args.quiet)
+    steps = len(x) // recipe.batch_size  # drop the ragged last batch
+    total, bar = 0.0, tqdm(range(steps), desc=f"epoch {epoch}", leave=False, disable=quiet)
     for i in bar:
-        idx = perm[i * args.batch_size : (i + 1) * args.batch_size]
+        idx = perm[i * recipe.batch_size : (i + 1) * recipe.batch_size]
         xb, yb = x[idx], y[idx]
         if strokes is not None:
-            swap = torch.rand(len(idx), generator=gen, device=x.device) < args.stroke_share
+            swap = torch.rand(len(idx), generator=gen, device=x.device) < recipe.stroke_share
             xb = torch.where(swap[:, None, None, None], strokes[idx], xb)
         if outliers is not None:
-            oidx = torch.randint(len(outliers), (args.batch_size // 2,), generator=gen, device=x.device)
+            oidx = torch.randint(len(outliers), (recipe.batch_size // 2,), generator=gen, device=x.device)
             xb = torch.cat([xb, outliers[oidx]])
-        if args.augment:
+        if recipe.augment:
             xb = augment(xb, gen)
         logits = model(xb.contiguous(memory_format=torch.channels_last) if xb.dim() == 4 else xb)
-        loss = F.cross_entropy(logits[: len(yb)], yb, label_smoothing=args.label_smoothing)
+        loss = F.cross_entropy(logits[: len(yb)], yb, label_smoothing=recipe.label_smoothing)
         if outliers is not None:
             loss = loss + OE_WEIGHT * -F.log_softmax(logits[len(yb) :], 1).mean()
         opt.zero_grad(set_to_none=True)
@@ -114,81 +105,98 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return correct / len(x)
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", choices=list(models.ARCHITECTURES), default="cnn")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
-    p.add_argument("--data-dir", help="MNIST folder (default: $DIGITNET_DATA, else ./data)")
-    p.add_argument("--out", default=str(models.WEIGHTS_DIR), help="folder for <model>.safetensors and .json")
-    p.add_argument("--limit", type=int, help="train on only the first N training images (quick experiments)")
-    p.add_argument("--label-smoothing", type=float, default=0.0)
-    p.add_argument("--stroke-share", type=float, help="share of digits shown re-drawn with straight strokes")
-    p.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
-    p.add_argument("--no-calibrate", action="store_true", help="skip fitting the out-of-distribution scores")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    args = p.parse_args(argv)
-    for k, v in DEFAULTS[args.model].items():
-        if getattr(args, k, None) is None:
-            setattr(args, k, v)
-    return args
+@dataclass
+class Data:
+    """What one training run reads, as float images and labels on the device."""
+
+    xtr: torch.Tensor
+    ytr: torch.Tensor
+    xval: torch.Tensor
+    yval: torch.Tensor
+    xte: torch.Tensor
+    yte: torch.Tensor
+    strokes: torch.Tensor | None  # xtr re-drawn with straight strokes (when recipe.stroke_share > 0)
+    outliers: torch.Tensor | None  # non-digits for outlier exposure (when recipe.outlier_exposure)
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(argv)
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.manual_seed(args.seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
-
-    (xtr, ytr), (xval, yval) = train_val_split(args.data_dir)
-    xte, yte = load_mnist(train=False, root=args.data_dir)
-    if args.limit:
-        xtr, ytr = xtr[: args.limit], ytr[: args.limit]
+def load_data(recipe: Recipe, device: torch.device, data_dir: str | None = None) -> Data:
+    """The training (first `recipe.limit`), validation and test splits, plus the recipe's strokes and outliers."""
+    (xtr, ytr), (xval, yval) = train_val_split(data_dir)
+    xte, yte = load_mnist(train=False, root=data_dir)
+    if recipe.limit:
+        xtr, ytr = xtr[: recipe.limit], ytr[: recipe.limit]
     strokes = None
-    if args.stroke_share > 0:
-        from digitnet.strokes import stroke_digits
+    if recipe.stroke_share > 0:
+        from digitnet.lab.strokes import stroke_digits
 
         t0 = time.perf_counter()
-        strokes = to_float(stroke_digits(xtr, seed=args.seed)).to(device)
+        strokes = to_float(stroke_digits(xtr, seed=recipe.seed)).to(device)
         print(f"re-drew {len(strokes):,} digits with straight strokes in {time.perf_counter() - t0:.0f}s", flush=True)
     xtr, xval, xte = (to_float(t).to(device) for t in (xtr, xval, xte))
     ytr, yval, yte = ytr.to(device), yval.to(device), yte.to(device)
     outliers = None
-    if args.model == "cnn_oe":
-        from digitnet.probes import training_outliers
+    if recipe.outlier_exposure:
+        from digitnet.lab.probes import training_outliers
 
-        outliers = to_float(training_outliers(seed=args.seed)).to(device)
+        outliers = to_float(training_outliers(seed=recipe.seed)).to(device)
+    return Data(xtr, ytr, xval, yval, xte, yte, strokes, outliers)
 
-    model = models.build(args.model).to(device)
-    if args.model != "mlp":
+
+def prepare(recipe: Recipe, device: torch.device, data_dir: str | None = None):
+    """Seeded from the recipe: the data, a freshly initialised model, its optimizer and schedule over all
+    `recipe.epochs`, and the generator that draws the batches, augmentation, stroke swaps and outliers."""
+    torch.manual_seed(recipe.seed)
+    data = load_data(recipe, device, data_dir)
+    model = models.build(recipe.architecture).to(device)
+    if isinstance(model, models.CNN):
         model = model.to(memory_format=torch.channels_last)
-    gen = torch.Generator(device=device).manual_seed(args.seed)
-    opt, sched = make_optimizer(model, args, args.epochs * (len(xtr) // args.batch_size))
-    print(f"{args.model}: {models.n_params(model):,} parameters, {len(xtr):,} training images, device {device}")
+    gen = torch.Generator(device=device).manual_seed(recipe.seed)
+    opt, sched = make_optimizer(model, recipe, recipe.epochs * (len(data.xtr) // recipe.batch_size))
+    return data, model, opt, sched, gen
+
+
+def run(
+    recipe: Recipe,
+    device: str | None = "auto",
+    data_dir: str | None = None,
+    out: str | Path = models.WEIGHTS_DIR,
+    calibrate: bool = True,
+    quiet: bool = False,
+    threads: int | None = None,
+    command: str | None = None,
+) -> dict:
+    """Train `recipe`, write <out>/<recipe.model>.safetensors and its JSON, and return that JSON's content.
+
+    Calibration ("not a digit" scores) is fitted unless `calibrate` is False or the recipe has a `limit`.
+    `command`: recorded in the JSON (default: the train.py command line that reproduces the recipe).
+    """
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    if threads:
+        torch.set_num_threads(threads)
+    device = pick_device(device)
+    data, model, opt, sched, gen = prepare(recipe, device, data_dir)
+    print(f"{recipe.model}: {models.n_params(model):,} parameters, {len(data.xtr):,} training images, device {device}")
 
     t0, history = time.perf_counter(), []
-    for epoch in range(1, args.epochs + 1):
+    for epoch in range(1, recipe.epochs + 1):
         te = time.perf_counter()
-        loss = train_epoch(model, opt, sched, xtr, ytr, args, gen, epoch, outliers, strokes)
-        val_acc = evaluate(model, xval, yval)
+        loss = train_epoch(
+            model, opt, sched, data.xtr, data.ytr, recipe, gen, epoch, data.outliers, data.strokes, quiet=quiet
+        )
+        val_acc = evaluate(model, data.xval, data.yval)
         seconds = round(time.perf_counter() - te, 2)
         history.append(dict(epoch=epoch, loss=round(loss, 5), val_acc=val_acc, seconds=seconds))
         print(f"epoch {epoch:2d}  loss {loss:.4f}  val {val_acc:.2%}  {history[-1]['seconds']:.1f}s", flush=True)
     train_seconds = time.perf_counter() - t0
-    test_acc = evaluate(model, xte, yte)
+    test_acc = evaluate(model, data.xte, data.yte)
 
     meta = dict(
-        model=args.model,
+        model=recipe.model,
         architecture=type(model).__name__,
-        description=models.DESCRIPTIONS[args.model],
-        hyperparameters={k: getattr(args, k) for k in HYPERPARAMETERS},
-        outlier_exposure=args.model == "cnn_oe",
+        description=models.DESCRIPTIONS.get(recipe.model, recipe.model),
+        hyperparameters=recipe.hyperparameters(),
+        outlier_exposure=recipe.outlier_exposure,
         test_accuracy=test_acc,
         val_accuracy=history[-1]["val_acc"] if history else None,
         parameters=models.n_params(model),
@@ -199,17 +207,69 @@ def main(argv: list[str] | None = None) -> dict:
         machine=f"{platform.machine()} {platform.processor() or ''}".strip(),
         torch=torch.__version__,
         date=datetime.now(UTC).isoformat(timespec="seconds"),
-        command="python train.py " + " ".join(argv if argv is not None else os.sys.argv[1:]),
+        command=command if command is not None else command_line(recipe),
     )
-    out = Path(args.out) / f"{args.model}.safetensors"
+    out = Path(out) / f"{recipe.model}.safetensors"
     models.save(model.to(memory_format=torch.contiguous_format), out, meta)
-    if not args.no_calibrate and not args.limit:
-        from digitnet.ood import calibrate
+    if calibrate and not recipe.limit:
+        from digitnet.lab.calibrate import calibrate as fit_calibration
 
-        meta.update(calibrate(model, xtr, ytr, xval, yval, out))
-        out.with_suffix(".json").write_text(__import__("json").dumps(meta, indent=2) + "\n")
-    print(f"{args.model}: test accuracy {test_acc:.2%}, {train_seconds:.0f}s training on {device}; wrote {out}")
+        meta.update(fit_calibration(model, data.xtr, data.ytr, data.xval, data.yval, out))
+        models.write_record(out, meta)
+    print(f"{recipe.model}: test accuracy {test_acc:.2%}, {train_seconds:.0f}s training on {device}; wrote {out}")
     return meta
+
+
+# Recipe fields with a command-line flag (--batch-size sets batch_size, ...); the others only change in recipes.py.
+FLAGS = ("epochs", "batch_size", "lr", "seed", "limit", "label_smoothing", "stroke_share")
+
+
+def command_line(recipe: Recipe) -> str | None:
+    """The train.py command that trains `recipe` (None when no flags can express it)."""
+    base = RECIPES.get(recipe.model)
+    if base is None:
+        return None
+    changed = [f.name for f in dataclasses.fields(Recipe) if getattr(recipe, f.name) != getattr(base, f.name)]
+    if any(name not in FLAGS for name in changed):
+        return None
+    flags = "".join(f" --{name.replace('_', '-')} {getattr(recipe, name)}" for name in changed)
+    return f"python train.py --model {recipe.model}{flags}"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=list(RECIPES), default="cnn")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
+    p.add_argument("--data-dir", help="MNIST folder (default: $DIGITNET_DATA, else ./data)")
+    p.add_argument("--out", default=str(models.WEIGHTS_DIR), help="folder for <model>.safetensors and .json")
+    p.add_argument("--limit", type=int, help="train on only the first N training images (quick experiments)")
+    p.add_argument("--label-smoothing", type=float)
+    p.add_argument("--stroke-share", type=float, help="share of digits shown re-drawn with straight strokes")
+    p.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
+    p.add_argument("--no-calibrate", action="store_true", help="skip fitting the out-of-distribution scores")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    overrides = {k: getattr(args, k) for k in FLAGS if getattr(args, k) is not None}
+    recipe = dataclasses.replace(RECIPES[args.model], **overrides)
+    return run(
+        recipe,
+        device=args.device,
+        data_dir=args.data_dir,
+        out=args.out,
+        calibrate=not args.no_calibrate,
+        quiet=args.quiet,
+        threads=args.threads,
+        command="python train.py " + " ".join(argv),
+    )
 
 
 if __name__ == "__main__":

@@ -1,30 +1,33 @@
 """Single-image latency, batch throughput and training time per epoch for each shipped model.
 
-    DIGITNET_DATA=../shared/data python benchmarks/model_speed.py [--device cpu] [--train-epoch]
+    DIGITNET_DATA=../shared/data python -m benchmarks.model_speed [--device cpu] [--train-epoch]
 
 Latency: one preprocessed 28x28 image through `Predictor.probabilities` (the network
 only), median and p95 over --runs calls after warm-up. Throughput: all 10,000 MNIST
-test images in batches of 1,000. Training: one epoch of train.py's loop on the
-55,000 training images (only with --train-epoch, it takes a minute or more on a CPU).
+test images in batches of 1,000. Training (only with --train-epoch, a minute or more per
+model on a CPU): one epoch of each model's real recipe (RECIPES[name] with epochs=1: its
+seed, batch size, optimizer, schedule, augmentation, outlier exposure and stroke swap) on
+the 55,000 training images, set up and run by train.py's own `prepare` and `train_epoch`.
+Only the epoch is timed: loading the data, generating the outliers and re-drawing the
+stroke digits (about 2 ms per digit, ~2 minutes for cnn_oe's 55,000) happen before.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import platform
-import statistics
 import time
 
 import torch
 
 import train
 from digitnet import models
-from digitnet.data import load_mnist, to_float, train_val_split
+from digitnet.lab.data import load_mnist, to_float
+from digitnet.lab.metrics import summary_ms
+from digitnet.lab.recipes import RECIPES
 from digitnet.predict import Predictor
-
-
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1]
 
 
 def latency_ms(predictor: Predictor, x: torch.Tensor, runs: int) -> tuple[float, float]:
@@ -34,8 +37,9 @@ def latency_ms(predictor: Predictor, x: torch.Tensor, runs: int) -> tuple[float,
     for _ in range(runs):
         t0 = time.perf_counter()
         predictor.probabilities(x)
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times), percentile(times, 95)
+        times.append(time.perf_counter() - t0)
+    ms = summary_ms(times)
+    return ms["median"], ms["p95"]
 
 
 def throughput(predictor: Predictor, x: torch.Tensor) -> float:
@@ -47,21 +51,23 @@ def throughput(predictor: Predictor, x: torch.Tensor) -> float:
 
 
 def epoch_seconds(name: str, device: torch.device) -> float:
-    args = train.parse_args(["--model", name, "--epochs", "1", "--quiet"])
-    (xtr, ytr), _ = train_val_split()
-    x, y = to_float(xtr).to(device), ytr.to(device)
-    model = models.build(name).to(device)
-    if name != "mlp":
-        model = model.to(memory_format=torch.channels_last)
-    opt, sched = train.make_optimizer(model, args, len(x) // args.batch_size)
-    outliers = None
-    if name == "cnn_oe":
-        from digitnet.probes import training_outliers
-
-        outliers = to_float(training_outliers(seed=1)).to(device)
-    t0 = time.perf_counter()
-    train.train_epoch(model, opt, sched, x, y, args, torch.Generator(device=device).manual_seed(0), 1, outliers)
-    return time.perf_counter() - t0
+    """Seconds for one epoch of RECIPES[name], as train.py trains it (deterministic algorithms included)."""
+    recipe = dataclasses.replace(RECIPES[name], epochs=1)
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    try:
+        data, model, opt, sched, gen = train.prepare(recipe, device)  # strokes and outliers: made here, untimed
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        train.train_epoch(
+            model, opt, sched, data.xtr, data.ytr, recipe, gen, 1, data.outliers, data.strokes, quiet=True
+        )
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - t0
+    finally:
+        torch.use_deterministic_algorithms(deterministic)  # the latency of the next model: as served
 
 
 def main() -> None:
@@ -70,9 +76,11 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=1000)
     p.add_argument("--train-epoch", action="store_true")
     args = p.parse_args()
+    if args.train_epoch:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # as train.py, before the first cuBLAS call
     xte, _ = load_mnist(train=False)
     x = to_float(xte)
-    names = [n for n in models.ARCHITECTURES if models.weights_path(n).is_file()]
+    names = models.available()
     print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
     print("| model | params | device | latency median (ms) | latency p95 (ms) | throughput (images/s) | epoch (s) |")
     print("|---|---|---|---|---|---|---|")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
+import pytest
 import torch
 import torch.nn.functional as F
 
 import train
 from digitnet import models
-from digitnet.data import to_float
+from digitnet.lab.data import to_float
+from digitnet.lab.recipes import HYPERPARAMETERS, RECIPES, Recipe
 
 
 def _subset(mnist_test, n=3000):
@@ -23,39 +26,80 @@ def _loss(model, x, y) -> float:
         return F.cross_entropy(model(x), y).item()
 
 
+def _quick(name: str = "mlp", **changes) -> Recipe:
+    return dataclasses.replace(RECIPES[name], **changes)
+
+
 def test_short_training_run_lowers_the_loss(mnist_test):
     torch.manual_seed(0)
     x, y = _subset(mnist_test)
-    args = train.parse_args(["--model", "cnn", "--epochs", "3", "--quiet"])
-    model = models.build("cnn")
-    opt, sched = train.make_optimizer(model, args, 3 * (len(x) // args.batch_size))
+    recipe = _quick("cnn", epochs=3)
+    model = models.build(recipe.architecture)
+    opt, sched = train.make_optimizer(model, recipe, recipe.epochs * (len(x) // recipe.batch_size))
     before = _loss(model, x, y)
     gen = torch.Generator().manual_seed(0)
     for epoch in (1, 2, 3):
-        train.train_epoch(model, opt, sched, x, y, args, gen, epoch)
+        train.train_epoch(model, opt, sched, x, y, recipe, gen, epoch, quiet=True)
     after = _loss(model, x, y)
     assert after < 0.5 * before, (before, after)
     assert train.evaluate(model, x, y) > 0.8
 
 
 def test_training_is_deterministic_and_writes_loadable_weights(tmp_path):
-    argv = ["--model", "mlp", "--epochs", "3", "--limit", "3000", "--quiet", "--device", "cpu"]
-    metas = [train.main([*argv, "--out", str(tmp_path / run)]) for run in ("a", "b")]
+    recipe = _quick("mlp", epochs=3, limit=3000)
+    metas = [train.run(recipe, device="cpu", out=tmp_path / run, quiet=True) for run in ("a", "b")]
     a, b = (models.load("mlp", weights_dir=tmp_path / run) for run in ("a", "b"))
     for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert ka == kb and torch.equal(va, vb), ka
     assert metas[0]["test_accuracy"] == metas[1]["test_accuracy"] > 0.5
     meta = json.loads((tmp_path / "a" / "mlp.json").read_text())
+    assert meta["hyperparameters"] == recipe.hyperparameters() and list(meta["hyperparameters"]) == [*HYPERPARAMETERS]
     assert meta["hyperparameters"]["epochs"] == 3 and meta["hyperparameters"]["limit"] == 3000
     assert meta["parameters"] == models.n_params(a) and meta["device"] == "cpu"
+    assert meta["outlier_exposure"] is False
+    assert meta["command"] == "python train.py --model mlp --epochs 3 --limit 3000"
 
 
 def test_a_different_seed_gives_different_weights(tmp_path):
-    argv = ["--model", "mlp", "--epochs", "1", "--limit", "1000", "--quiet", "--device", "cpu"]
-    train.main([*argv, "--seed", "1", "--out", str(tmp_path / "a")])
-    train.main([*argv, "--seed", "2", "--out", str(tmp_path / "b")])
+    for run, seed in (("a", 1), ("b", 2)):
+        train.run(_quick("mlp", epochs=1, limit=1000, seed=seed), device="cpu", out=tmp_path / run, quiet=True)
     a, b = (models.load("mlp", weights_dir=tmp_path / run) for run in ("a", "b"))
     assert not torch.equal(a.head.weight, b.head.weight)
+
+
+def test_command_line_flags_override_the_recipe(tmp_path):
+    argv = ["--model", "mlp", "--epochs", "1", "--limit", "500", "--batch-size", "32", "--lr", "0.01", "--seed", "7",
+            "--label-smoothing", "0.1", "--stroke-share", "0", "--threads", "1", "--device", "cpu",
+            "--quiet", "--no-calibrate", "--out", str(tmp_path)]  # fmt: skip
+    meta = train.main(argv)
+    assert meta["hyperparameters"] == dict(
+        RECIPES["mlp"].hyperparameters(), epochs=1, limit=500, batch_size=32, lr=0.01, seed=7, label_smoothing=0.1
+    )
+    assert meta["command"] == "python train.py " + " ".join(argv) and meta["cpu_threads"] == 1
+    assert json.loads((tmp_path / "mlp.json").read_text()) == meta
+    assert not (tmp_path / "mlp.ood.safetensors").exists()  # --no-calibrate (and --limit)
+
+
+def test_recipes_are_data():
+    for name, recipe in RECIPES.items():
+        assert recipe.model == name and recipe.architecture in models.ARCHITECTURES
+        assert isinstance(models.build(recipe.architecture), models.ARCHITECTURES[name])
+    assert [name for name, r in RECIPES.items() if r.outlier_exposure] == ["cnn_oe"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        RECIPES["cnn"].epochs = 1  # type: ignore[misc]
+    with pytest.raises(ValueError, match="optimizer"):
+        _quick("cnn", optimizer="adam")
+
+
+@pytest.mark.parametrize("name", models.available())
+def test_recipes_match_the_records_beside_the_shipped_weights(name):
+    """Editing a recipe without retraining its weights fails here: the shipped weights no longer follow it."""
+    record = models.metadata(name)
+    shipped = dict(record["hyperparameters"])
+    shipped.setdefault("stroke_share", 0.0)  # weights trained before the stroke swap existed did not record it
+    assert RECIPES[name].hyperparameters() == shipped
+    assert RECIPES[name].outlier_exposure == record["outlier_exposure"]
+    assert models.ARCHITECTURES[RECIPES[name].architecture].__name__ == record["architecture"]
 
 
 def test_augmentation_keeps_digits_recognisable(mnist_test):
