@@ -44,7 +44,7 @@ as a mouse draws them, so that it does not take your drawn digits for non-digits
 scaled to 20x20 pixels and centred by its centre of mass in a 28x28 frame.
 """
 
-Views = tuple[str, str, str, str]  # headline, chart, pixels, compare
+Views = tuple[dict | None, dict | None, list[dict]]  # the answer, what the network sees, every answer (data)
 
 
 @dataclass
@@ -118,8 +118,9 @@ def example_files() -> list[str]:
     return [str(p) for p in files]
 
 
-def _html(value: str, label: str, elem_id: str) -> gr.HTML:
-    return gr.HTML(value, label=label, elem_id=elem_id, css_template=views.CSS, js_on_load=None)
+def _view(value, template: str, label: str, elem_id: str) -> gr.HTML:
+    """A view: its value is data, its template renders it (views.py)."""
+    return gr.HTML(value, html_template=template, css_template=views.CSS, label=label, elem_id=elem_id)
 
 
 def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
@@ -146,12 +147,11 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
                             label="Upload, paste or photograph an image",
                             elem_id="upload",
                         )
-                headline = _html(views.headline_html(None), "Prediction", "headline")
-                chart = _html(views.chart_html(None), "Probabilities", "chart")
+                answer = _view(None, views.ANSWER, "Prediction", "answer")
             with gr.Column(scale=1, min_width=320):
                 model = gr.Radio([(views.label(n), n) for n in names], value=default, label="Network", elem_id="model")
                 gr.Markdown("**What the network sees**")
-                pixels = _html(views.pixels_html(None), "What the network sees", "pixels")
+                pixels = _view(None, views.PIXELS, "What the network sees", "pixels")
                 examples = gr.Examples(
                     example_files(),
                     inputs=upload,
@@ -160,7 +160,7 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
                     cache_examples=False,
                 )
         with gr.Accordion("Compare the networks side by side", open=True):
-            compare = _html(views.compare_html(Analysis(None)), "All networks", "compare")
+            compare = _view([], views.COMPARE, "All networks", "compare")
         gr.Markdown(EXPLANATION)
 
         with gr.Row(visible=False):  # the JSON endpoint for API clients (see the README)
@@ -169,7 +169,7 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
             api_out = gr.JSON()
             api_button = gr.Button()
 
-        outputs = [headline, chart, pixels, compare]
+        outputs = [answer, pixels, compare]
         quiet = dict(show_progress="hidden", trigger_mode="always_last")
         # While the pen moves the pad sends at most one drawing per frame; only the latest waits, stale ones drop.
         pad.change(h.draw, [pad, model], [*outputs, seen], api_name="draw", **quiet)

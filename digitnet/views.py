@@ -1,21 +1,18 @@
-"""What the page shows, rendered from data: a Prediction or an Analysis in, HTML out (chart, headline, pixels).
+"""What the page shows: data made from a Prediction or an Analysis, and the templates that render it.
 
-Nothing here loads a network or touches Gradio, so every view can be checked without a browser.
+The page's endpoints return the data (`render`); its gr.HTML components turn it into the chart, headline,
+verdict, "what the network sees" and the comparison through the templates here (JavaScript template strings,
+run in the browser). Nothing here loads a network or touches Gradio.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-
 import numpy as np
-from PIL import Image
 
 from digitnet import models
 from digitnet.predict import Analysis, Prediction
 
-CANVAS = 280  # px, the drawing pad's side; the sketchpad's canvas export dominates stroke-to-chart time
+CANVAS = 280  # px, the drawing pad's side (canvas pixels; it is shown at the column's width)
 PROMPT = "Draw a digit (0-9) in the box, or upload an image: the network's answer appears here."
 
 # Plain words for the scores in Prediction.scores (see digitnet/ood.py for their definitions).
@@ -31,6 +28,131 @@ SCORE_WORDS = {
 def label(name: str) -> str:
     return models.DESCRIPTIONS.get(name, name)
 
+
+def _shown(key: str, value: float) -> str:
+    if key in ("msp", "msp_t"):
+        return f"{100 * value:.0f}%"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+# --- data ------------------------------------------------------------------------------------------------
+
+
+def verdict(pred: Prediction) -> dict | None:
+    """Is it a digit at all, and why, in plain words (None: this network gives no verdict)."""
+    if pred.empty or pred.not_a_digit is None:
+        return None
+    out = {"not_a_digit": pred.not_a_digit, "by": pred.verdict_by}
+    by = pred.verdict_by
+    if by is not None and by in pred.scores and pred.threshold is not None:
+        value = pred.scores[by]
+        out |= {
+            "words": SCORE_WORDS.get(by, by),
+            "value": _shown(by, value),
+            "threshold": _shown(by, pred.threshold),
+            # which side of the threshold counts as "not a digit" (the rule, whatever this input's value)
+            "side": "above" if (value > pred.threshold) == pred.not_a_digit else "below",
+        }
+    return out
+
+
+def answer(pred: Prediction | None) -> dict | None:
+    """One network's answer as the page shows it (None: nothing drawn yet)."""
+    if pred is None or pred.empty:
+        return None
+    return {
+        "model": pred.model,
+        "label": label(pred.model),
+        "digit": pred.digit,
+        "confidence": round(pred.confidence, 6),
+        "probabilities": [round(p, 6) for p in pred.probabilities],
+        "verdict": verdict(pred),
+        "scores": [[SCORE_WORDS.get(k, k), _shown(k, v)] for k, v in pred.scores.items()],
+    }
+
+
+def seen(image: np.ndarray | None, sal: np.ndarray | None = None) -> dict | None:
+    """What the network sees: the 28x28 input as grey levels 0-255, and the saliency scaled to -100..100."""
+    if image is None:
+        return None
+    out = {"input": np.round(255 * np.clip(image, 0, 1)).astype(int).ravel().tolist(), "saliency": None}
+    if sal is not None:
+        top = max(float(np.abs(sal).max()), 1e-12)
+        out["saliency"] = np.round(100 * sal / top).astype(int).ravel().tolist()
+    return out
+
+
+def comparison(analysis: Analysis) -> list[dict]:
+    """Every network's answer for the same input."""
+    return [a for a in map(answer, analysis.predictions.values()) if a is not None]
+
+
+def render(analysis: Analysis, selected: str) -> tuple[dict | None, dict | None, list[dict]]:
+    """The page's data for one input: the selected network's answer, what it sees, and every network's answer."""
+    return answer(analysis.predictions.get(selected)), seen(analysis.image, analysis.saliency), comparison(analysis)
+
+
+# --- templates (JavaScript template strings, rendered in the browser) -------------------------------------
+
+_PARTS = """
+const pct = (p) => `${Math.round(100 * p)}%`;
+const chart = (a) => {
+  const win = a ? a.digit : null, probs = a ? a.probabilities : Array(10).fill(0);
+  const cols = probs.map((p, d) => `<div class="col"><div class="bar${d === win ? " winner" : ""}" data-digit="${d}"
+    data-p="${p}" style="height:${(100 * p).toFixed(2)}%"><span class="pct">${a ? pct(p) : ""}</span></div></div>`);
+  const digits = probs.map((p, d) => `<span class="${d === win ? "winner" : ""}">${d}</span>`);
+  const grid = [50, 100].map((v) => `<div class="grid" style="bottom:${v}%">${v}%</div>`).join("");
+  return `<div class="dn-chart">${grid}${cols.join("")}</div><div class="dn-digits">${digits.join("")}</div>`;
+};
+const pill = (a) => !a || !a.verdict ? "" : a.verdict.not_a_digit
+  ? `<div class="dn-verdict not-digit">Probably not a digit</div>`
+  : `<div class="dn-verdict is-digit">Looks like a digit</div>`;
+const why = (a) => {
+  if (!a || !a.verdict) return "";
+  const v = a.verdict, items = a.scores.map(([w, s]) => `<li>${w}: ${s}</li>`).join("");
+  const line = !v.words ? "" : `<div class="dn-why">Its ${v.words} is ${v.value};
+    ${v.side} ${v.threshold} counts as not a digit.</div>`;
+  return line + (items ? `<details class="dn-scores"><summary>All scores</summary><ul>${items}</ul></details>` : "");
+};
+const prompt = `<div class="dn-head"><span class="prompt">PROMPT</span></div>`;
+""".replace("PROMPT", PROMPT)
+
+
+def _template(body: str) -> str:
+    return "${(() => {" + _PARTS + body + "})()}"
+
+
+ANSWER = _template("""
+const a = value;
+const head = !a ? prompt : `<div class="dn-head" data-model="${a.model}">
+  <span class="digit" data-digit="${a.digit}">${a.digit}</span>
+  <span class="conf">${(100 * a.confidence).toFixed(1)}% sure</span>${pill(a)}</div>`;
+return `<div id="headline">${head}</div><div id="chart">${chart(a)}${why(a)}</div>`;
+""")
+
+PIXELS = _template("""
+if (!value) return `<div class="dn-pixels"><span class="prompt">Nothing drawn yet.</span></div>`;
+const cells = (rgb) => rgb.map((c) => `<i style="background:rgb(${c})"></i>`).join("");
+const grid = (rgb) => `<div class="frame"><div class="cells">${cells(rgb)}</div></div>`;
+const grey = value.input.map((g) => `${g},${g},${g}`);
+const figure = (cls, rgb, caption) => `<figure class="${cls}">${grid(rgb)}<figcaption>${caption}</figcaption></figure>`;
+let figures = figure("seen", grey, "The 28x28 input, as MNIST digits look");
+if (value.saliency) {
+  const hue = value.saliency.map((s, i) => {
+    const k = Math.abs(s) / 100, base = 0.35 * value.input[i], c = s >= 0 ? [255, 38, 26] : [38, 115, 255];
+    return c.map((x) => Math.round(base * (1 - k) + x * k)).join(",");
+  });
+  figures += figure("saliency", hue, "Saliency: red pixels pushed the network toward its answer, blue ones away");
+}
+return `<div class="dn-pixels">${figures}</div>`;
+""")
+
+COMPARE = _template("""
+if (!value || !value.length) return prompt;
+const cell = (a) => `<div class="dn-model" data-model="${a.model}">
+  <div class="dn-title">${a.label}: ${a.digit} (${pct(a.confidence)})</div>${chart(a)}${pill(a)}${why(a)}</div>`;
+return `<div class="dn-compare">${value.map(cell).join("")}</div>`;
+""")
 
 CSS = """
 .dn-chart { display: flex; gap: 4px; align-items: flex-end; height: 96px; margin: 14px 0 0; position: relative;
@@ -49,7 +171,7 @@ CSS = """
 .dn-head { display: flex; align-items: center; flex-wrap: wrap; gap: 6px 16px; min-height: 64px; }
 .dn-head .digit { font-size: 60px; line-height: 1; font-weight: 700; color: var(--color-accent); }
 .dn-head .conf { font-size: 28px; font-weight: 600; }
-.dn-head .prompt { font-size: 18px; color: var(--body-text-color-subdued); }
+.dn-head .prompt, .dn-pixels .prompt { font-size: 18px; color: var(--body-text-color-subdued); }
 .dn-verdict { padding: 4px 10px; border-radius: 6px; font-weight: 600; }
 .dn-verdict.is-digit { background: rgba(34, 197, 94, 0.15); }
 .dn-verdict.not-digit { background: rgba(239, 68, 68, 0.18); }
@@ -59,7 +181,8 @@ CSS = """
 .dn-pixels { display: flex; gap: 16px; flex-wrap: wrap; }
 .dn-pixels figure { margin: 0; }
 .dn-pixels .frame { position: relative; width: 196px; height: 196px; }
-.dn-pixels img { width: 196px; height: 196px; image-rendering: pixelated; display: block; }
+.dn-pixels .cells { display: grid; grid-template-columns: repeat(28, 1fr); width: 196px; height: 196px; }
+.dn-pixels .cells i { display: block; }
 .dn-pixels .frame::after { content: ""; position: absolute; inset: 0; pointer-events: none;
   background-image: linear-gradient(to right, rgba(128,128,128,.35) 1px, transparent 1px),
     linear-gradient(to bottom, rgba(128,128,128,.35) 1px, transparent 1px);
@@ -67,119 +190,3 @@ CSS = """
 .dn-pixels figcaption { font-size: 12px; color: var(--body-text-color-subdued); max-width: 196px; }
 .dn-compare { display: grid; grid-template-columns: repeat(auto-fit, minmax(220px, 1fr)); gap: 14px; }
 """
-
-
-def chart_html(pred: Prediction | None, title: str | None = None) -> str:
-    """Ten bars, digits 0-9 in order, axis fixed at 0-100%, the winner highlighted (class "bar winner")."""
-    probs = pred.probabilities if pred is not None and not pred.empty else [0.0] * 10
-    winner = pred.digit if pred is not None and not pred.empty else None
-    grid = "".join(f'<div class="grid" style="bottom:{v}%">{v}%</div>' for v in (50, 100))
-    cols, digits = [], []
-    for d, p in enumerate(probs):
-        cls = " winner" if d == winner else ""
-        pct = f"{100 * p:.0f}%" if winner is not None else ""
-        cols.append(
-            f'<div class="col"><div class="bar{cls}" data-digit="{d}" data-p="{p:.6f}" style="height:{100 * p:.2f}%">'
-            f'<span class="pct">{pct}</span></div></div>'
-        )
-        digits.append(f'<span class="{cls.strip()}">{d}</span>')
-    head = f'<div class="dn-title">{html.escape(title)}</div>' if title else ""
-    return f'{head}<div class="dn-chart">{grid}{"".join(cols)}</div><div class="dn-digits">{"".join(digits)}</div>'
-
-
-def _shown(key: str, value: float) -> str:
-    if key in ("msp", "msp_t"):
-        return f"{100 * value:.0f}%"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-
-
-def verdict_pill(pred: Prediction | None) -> str:
-    """ "Looks like a digit" / "probably not a digit" ("" without a verdict)."""
-    if pred is None or pred.empty or pred.not_a_digit is None:
-        return ""
-    cls, text = ("not-digit", "Probably not a digit") if pred.not_a_digit else ("is-digit", "Looks like a digit")
-    return f'<div class="dn-verdict {cls}">{text}</div>'
-
-
-def verdict_why(pred: Prediction | None) -> str:
-    """Why the verdict is what it is, in plain words, and every score ("" without a verdict)."""
-    if pred is None or pred.empty or pred.not_a_digit is None:
-        return ""
-    why, by = "", pred.verdict_by
-    if by is not None and by in pred.scores and pred.threshold is not None:
-        value = pred.scores[by]
-        side = "above" if (value > pred.threshold) == pred.not_a_digit else "below"
-        why = (
-            f'<div class="dn-why">Its {html.escape(SCORE_WORDS.get(by, by))} is '
-            f"{_shown(by, value)}; {side} {_shown(by, pred.threshold)} counts as not a digit.</div>"
-        )
-    items = "".join(f"<li>{html.escape(SCORE_WORDS.get(k, k))}: {_shown(k, v)}</li>" for k, v in pred.scores.items())
-    details = f'<details class="dn-scores"><summary>All scores</summary><ul>{items}</ul></details>' if items else ""
-    return why + details
-
-
-def verdict_html(pred: Prediction) -> str:
-    return verdict_pill(pred) + verdict_why(pred)
-
-
-def headline_html(pred: Prediction | None) -> str:
-    """The predicted digit, its confidence and the verdict, on one line; the friendly prompt when nothing is drawn."""
-    if pred is None or pred.empty:
-        return f'<div class="dn-head"><span class="prompt">{PROMPT}</span></div>'
-    return (
-        f'<div class="dn-head" data-model="{html.escape(pred.model)}">'
-        f'<span class="digit" data-digit="{pred.digit}">{pred.digit}</span>'
-        f'<span class="conf">{100 * pred.confidence:.1f}% sure</span>{verdict_pill(pred)}</div>'
-    )
-
-
-def _png_data_uri(rgb: np.ndarray) -> str:
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-def saliency_rgb(image: np.ndarray, sal: np.ndarray) -> np.ndarray:
-    """Red where pixels pushed toward the answer, blue where they pushed away, over the dimmed input."""
-    a = np.abs(sal) / max(float(np.abs(sal).max()), 1e-12)
-    base = np.repeat((0.35 * image)[..., None], 3, -1)
-    colour = np.where((sal >= 0)[..., None], np.array([1.0, 0.15, 0.1]), np.array([0.15, 0.45, 1.0]))
-    return (255 * (base * (1 - a[..., None]) + colour * a[..., None])).clip(0, 255).astype(np.uint8)
-
-
-def _figure(rgb: np.ndarray, caption: str, cls: str) -> str:
-    return (
-        f'<figure class="{cls}"><div class="frame"><img alt="{cls}" src="{_png_data_uri(rgb)}"></div>'
-        f"<figcaption>{caption}</figcaption></figure>"
-    )
-
-
-def pixels_html(image: np.ndarray | None, sal: np.ndarray | None = None) -> str:
-    """What the network sees: the 28x28 input enlarged with visible pixels, and the saliency map if any."""
-    if image is None:
-        return '<div class="dn-pixels"><span class="prompt">Nothing drawn yet.</span></div>'
-    gray = (255 * np.clip(image, 0, 1)).astype(np.uint8)
-    parts = [_figure(np.repeat(gray[..., None], 3, -1), "The 28x28 input, as MNIST digits look", "seen")]
-    if sal is not None:
-        caption = "Saliency: red pixels pushed the network toward its answer, blue ones away from it"
-        parts.append(_figure(saliency_rgb(image, sal), caption, "saliency"))
-    return f'<div class="dn-pixels">{"".join(parts)}</div>'
-
-
-def compare_html(analysis: Analysis) -> str:
-    """Every network's chart and verdict side by side for the same input."""
-    if analysis.image is None:
-        return f'<div class="dn-head"><span class="prompt">{PROMPT}</span></div>'
-    cells = []
-    for name, pred in analysis.predictions.items():
-        title = f"{label(name)}: {pred.digit} ({100 * pred.confidence:.0f}%)"
-        verdict = verdict_html(pred)
-        cells.append(f'<div class="dn-model" data-model="{name}">{chart_html(pred, title)}{verdict}</div>')
-    return f'<div class="dn-compare">{"".join(cells)}</div>'
-
-
-def render(analysis: Analysis, selected: str) -> tuple[str, str, str, str]:
-    """(headline, chart, pixels, compare) HTML for the selected model."""
-    pred = analysis.predictions.get(selected)
-    chart = chart_html(pred) + verdict_why(pred)
-    return headline_html(pred), chart, pixels_html(analysis.image, analysis.saliency), compare_html(analysis)

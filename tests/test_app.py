@@ -9,7 +9,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from digitnet import models, views
+from digitnet import models
 from digitnet.drawing import payload
 from digitnet.lab.serving import pad_value
 from digitnet.lab.strokes import PEN_DIGITS
@@ -25,15 +25,16 @@ def client(server) -> Client:
     return server.client()
 
 
-def bars(chart: str) -> list[tuple[int, float, bool]]:
-    """(digit, probability, highlighted) for each bar of the chart HTML, in page order."""
-    found = re.findall(r'<div class="bar( winner)?" data-digit="(\d)" data-p="([0-9.e-]+)"', chart)
-    return [(int(d), float(p), bool(w)) for w, d, p in found]
+def shown_digit(answer: dict | None) -> int | None:
+    """The digit the page shows for an answer (None: the prompt, nothing drawn)."""
+    return None if answer is None else answer["digit"]
 
 
-def shown_digit(headline: str) -> int | None:
-    m = re.search(r'class="digit" data-digit="(\d)"', headline)
-    return int(m.group(1)) if m else None
+def check_answer(answer: dict) -> None:
+    """Ten probabilities in digit order that add up to 1, the shown digit being the most probable."""
+    probs = answer["probabilities"]
+    assert len(probs) == 10 and sum(probs) == pytest.approx(1.0, abs=1e-4)
+    assert probs.index(max(probs)) == answer["digit"] and answer["confidence"] == pytest.approx(max(probs))
 
 
 def test_the_app_offers_every_shipped_model_and_only_those(client):
@@ -62,23 +63,20 @@ def test_classify_real_mnist_digits(client, digit_files):
 
 def test_upload_shows_the_digit_and_ten_bars_in_order(client, digit_files):
     path, label = digit_files[0]
-    headline, chart, pixels, compare = client.predict(handle_file(path), "mlp", api_name="/upload")
-    assert shown_digit(headline) == label
-    found = bars(chart)
-    assert [d for d, _, _ in found] == list(range(10))
-    assert sum(p for _, p, _ in found) == pytest.approx(1.0, abs=1e-4)
-    assert [d for d, _, winner in found if winner] == [label]
-    assert pixels.count("data:image/png;base64,") >= 1
-    for model in SHIPPED:
-        assert f'data-model="{model}"' in compare
+    answer, seen, compare = client.predict(handle_file(path), "mlp", api_name="/upload")
+    assert shown_digit(answer) == label and answer["model"] == "mlp"
+    check_answer(answer)
+    assert len(seen["input"]) == 784 and max(seen["input"]) == 255 and len(seen["saliency"]) == 784
+    assert sorted(a["model"] for a in compare) == SHIPPED
+    assert all(shown_digit(a) == label for a in compare)
 
 
 def test_digits_drawn_on_the_pad(client, mnist_test):
     """Strokes as the pad sends them: ten hand-drawn polyline digits, and real MNIST test digits traced as strokes."""
     for label, strokes in PEN_DIGITS.items():
-        headline, chart, _, _ = client.predict(payload(strokes), "cnn", api_name="/draw")
-        assert shown_digit(headline) == label, (label, headline)
-        assert len(bars(chart)) == 10
+        answer, _, _ = client.predict(payload(strokes), "cnn", api_name="/draw")
+        assert shown_digit(answer) == label, (label, answer)
+        check_answer(answer)
     x, y = mnist_test
     right = sum(
         shown_digit(client.predict(pad_value(x[i].numpy(), seq=i), "cnn", api_name="/draw")[0]) == int(y[i])
@@ -95,10 +93,8 @@ def test_the_pen_width_the_visitor_saw_is_the_one_rendered(client):
 
 def test_an_empty_pad_gives_the_prompt_not_a_digit(client, tmp_path):
     for empty in ({"strokes": [], "width": 20, "seq": 3}, {"strokes": [[]], "width": 20}):
-        headline, chart, _, _ = client.predict(empty, "mlp", api_name="/draw")
-        assert views.PROMPT in headline
-        assert shown_digit(headline) is None
-        assert not any(winner for _, _, winner in bars(chart))
+        answer, seen, compare = client.predict(empty, "mlp", api_name="/draw")
+        assert answer is None and seen is None and compare == []  # the page shows its prompt
     blank = tmp_path / "blank.png"
     Image.new("L", (200, 200), 255).save(blank)
     result = client.predict(handle_file(str(blank)), "mlp", api_name="/classify")
@@ -127,9 +123,9 @@ def test_switching_model_reruns_the_current_input(client, digit_files):
     path, label = digit_files[1]
     client.predict(handle_file(path), "mlp", api_name="/upload")
     for model in SHIPPED:
-        headline, chart, _, _ = client.predict(model, api_name="/switch_model")
-        assert shown_digit(headline) == label
-        assert len(bars(chart)) == 10
+        answer, _, _ = client.predict(model, api_name="/switch_model")
+        assert shown_digit(answer) == label and answer["model"] == model
+        check_answer(answer)
 
 
 def test_a_file_that_is_not_an_image_is_a_clear_error_and_the_app_keeps_serving(client, tmp_path, digit_files):
@@ -180,5 +176,6 @@ def test_the_gallery_shows_overconfidence_and_the_verdict(client):
         if "cnn_oe" in SHIPPED:
             oe = client.predict(handle_file(path), "cnn_oe", api_name="/classify")
             assert oe["not_a_digit"] is True and oe["confidence"] < 0.5, (path, oe)
-            compare = client.predict(handle_file(path), "cnn", api_name="/upload")[3]
-            assert "Probably not a digit" in compare
+            compare = client.predict(handle_file(path), "cnn", api_name="/upload")[2]
+            oe_answer = next(a for a in compare if a["model"] == "cnn_oe")
+            assert oe_answer["verdict"]["not_a_digit"] is True

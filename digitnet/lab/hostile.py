@@ -163,7 +163,11 @@ def valid(result) -> bool:
     if isinstance(result, dict):
         p = result.get("probabilities", [])
         return len(p) == 10 and all(math.isfinite(v) for v in p) and (result.get("empty") or abs(sum(p) - 1) < 1e-3)
-    return isinstance(result, tuple | list) and len(result) >= 4 and all(isinstance(h, str) for h in result[:4])
+    # a page event: (answer, what the network sees, every answer), answer None when nothing is drawn
+    if not isinstance(result, tuple | list) or len(result) < 3:
+        return False
+    answer, _, compare = result[:3]
+    return (answer is None or valid(answer)) and isinstance(compare, list) and all(valid(a) for a in compare)
 
 
 def outcome(client, case: Case, timeout: float) -> tuple[str, str, float]:
