@@ -2,12 +2,11 @@
 
 The steps, in order:
 
-1. Decode. File paths, bytes, PIL images, numpy arrays and Gradio sketchpad values are accepted.
-   Files are opened with Pillow, limited to raster formats, checked against a pixel limit before
-   decoding (a decompression-bomb warning is an error), EXIF-rotated, first frame only. Transparent
-   images are composited onto white; CMYK, palette, 16-bit and float images become grey in [0, 1].
-   For a sketchpad value the ink is the drawn layers' alpha channel (the canvas colour and the
-   brush colour do not matter); without layers, its composite is read like any image.
+1. Decode. File paths, bytes, PIL images and numpy arrays are accepted. Files are opened with Pillow,
+   limited to raster formats, checked against a pixel limit before decoding (a decompression-bomb
+   warning is an error), EXIF-rotated, first frame only. Transparent images are composited onto white;
+   CMYK, palette, 16-bit and float images become grey in [0, 1]. A drawing from the app's pad is
+   already ink (digitnet/drawing.py renders it): `preprocess_ink` takes it straight to step 4.
 2. Polarity. The border of an image is mostly background: if it is light, the ink is dark, and the
    image is inverted so that ink is bright.
 3. Background. Uneven lighting and paper texture are removed by subtracting a background estimate
@@ -159,51 +158,17 @@ def _array_to_gray(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _sketchpad_ink(value: dict) -> np.ndarray | None:
-    """Ink from a Gradio sketchpad value: the drawn layers' alpha (None: no layers, read the composite)."""
-    layers = [layer for layer in (value.get("layers") or []) if layer is not None]
-    if not layers:
-        return None
-    alphas = [_alpha(layer) for layer in layers]
-    if len({a.shape for a in alphas}) > 1:
-        raise InputError("the sketchpad layers have different sizes")
-    return np.max(alphas, axis=0) if len(alphas) > 1 else alphas[0]
-
-
-def _alpha(layer) -> np.ndarray:
-    """A drawing layer's opacity in [0, 1]; a layer without alpha counts its darkness as ink."""
-    if isinstance(layer, (str, os.PathLike, bytes, bytearray)):
-        layer = _open(layer)
-    if isinstance(layer, Image.Image):
-        if layer.mode in ("RGBA", "LA", "PA") or "transparency" in layer.info:
-            return np.asarray(layer.convert("RGBA").getchannel("A"), dtype=np.float32) / 255.0
-        return 1.0 - _pil_to_gray(layer)
-    a = np.asarray(layer)
-    if a.ndim == 3 and a.shape[2] == 4 and np.issubdtype(a.dtype, np.number):
-        return _array_to_gray(a[..., 3])
-    return 1.0 - _array_to_gray(a)
-
-
-def _gray_and_ink(image) -> tuple[np.ndarray, bool]:
-    """(array, is_ink): grey levels in [0, 1] to analyse, or, for sketchpad layers, the ink itself."""
-    if isinstance(image, dict):
-        if not any(k in image for k in ("layers", "composite", "background")):
-            raise InputError("a sketchpad value needs 'layers' or 'composite'")
-        ink = _sketchpad_ink(image)
-        if ink is not None:
-            return ink, True
-        if image.get("composite") is None:
-            raise EmptyImage()
-        image = image["composite"]
+def _gray(image) -> np.ndarray:
+    """Grey levels in [0, 1] (1 = white) of any accepted image."""
     if isinstance(image, (str, os.PathLike, bytes, bytearray)):
         image = _open(image)
     if isinstance(image, Image.Image):
-        return _pil_to_gray(image), False
+        return _pil_to_gray(image)
     if isinstance(image, np.ndarray) or isinstance(image, (list, tuple)):
         a = np.asarray(image)
         if a.dtype == np.uint8 and (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
-            return _pil_to_gray(Image.fromarray(a)), False  # fast path for 8-bit images
-        return _array_to_gray(a), False
+            return _pil_to_gray(Image.fromarray(a))  # fast path for 8-bit images
+        return _array_to_gray(a)
     raise InputError(f"cannot read an image from {type(image).__name__}")
 
 
@@ -233,7 +198,7 @@ def _background(ink: np.ndarray) -> np.ndarray:
 
 def ink_map(image) -> np.ndarray:
     """The ink of any accepted input: float32 in [0, 1], 1 = ink, background exactly 0. Raises EmptyImage."""
-    return _clean(*_gray_and_ink(image))
+    return _clean(_gray(image), is_ink=False)
 
 
 def _clean(a: np.ndarray, is_ink: bool) -> np.ndarray:

@@ -12,7 +12,7 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from digitnet.lab import redraw
-from digitnet.preprocess import MAX_PIXELS, EmptyImage, InputError, preprocess
+from digitnet.preprocess import MAX_PIXELS, EmptyImage, InputError, preprocess, preprocess_ink
 
 
 def assert_valid(x: np.ndarray) -> None:
@@ -87,13 +87,12 @@ def test_every_input_kind_gives_the_same_picture(seven, tmp_path):
         "file path": str(path),
         "pathlib.Path": path,
         "bytes": path.read_bytes(),
-        "sketchpad, layers": {"background": None, "layers": [rgba], "composite": None},
-        "sketchpad, PIL layers": {"background": None, "layers": [Image.fromarray(rgba)], "composite": None},
-        "sketchpad, composite only": {"background": None, "layers": [], "composite": np.dstack([paper] * 3)},
+        "RGB": np.dstack([paper] * 3),
+        "ink only (the pad)": "ink",
     }
     reference = preprocess(ink)
     for kind, value in kinds.items():
-        out = preprocess(value)
+        out = preprocess_ink(ink / 255) if kind == "ink only (the pad)" else preprocess(value)
         assert_valid(out)
         assert similar(out, reference) > 0.97, kind
 
@@ -108,14 +107,12 @@ def test_palette_with_transparency(seven, tmp_path):
     assert similar(preprocess(path), preprocess(seven)) > 0.9
 
 
-def test_sketchpad_ink_ignores_canvas_and_brush_colour(seven):
-    light = redraw.layer_rgba(seven, np.random.default_rng(3))
-    alpha = light["layers"][0][..., 3:]
-    red_layer = np.dstack([np.full(alpha.shape[:2] + (3,), (200, 30, 30), np.uint8), alpha])
-    dark_canvas = np.full_like(light["composite"], 0x33)
-    dark_canvas[..., 3] = 255
-    dark = {"background": dark_canvas, "layers": [red_layer], "composite": dark_canvas}
-    assert similar(preprocess(light), preprocess(dark)) > 0.999
+def test_drawings_read_the_same_on_white_transparent_and_dark_paper(seven):
+    rng = [np.random.default_rng(3) for _ in range(3)]  # the same size and place for all three
+    light, clear = redraw.composite_light(seven, rng[0]), redraw.layer_rgba(seven, rng[1])
+    dark = redraw.dark_theme(seven, rng[2])
+    assert similar(preprocess(light), preprocess(clear)) > 0.999
+    assert similar(preprocess(light), preprocess(dark)) > 0.98
     assert similar(preprocess(light), preprocess(seven)) > 0.9
 
 
@@ -158,16 +155,20 @@ def test_lighting_gradient_and_paper_texture_do_not_become_ink(seven):
     [
         np.zeros((280, 280), np.uint8),
         np.full((280, 280, 3), 255, np.uint8),
-        np.full((100, 100), 0x33, np.uint8),  # the dark theme's empty canvas
-        {"background": None, "layers": [np.zeros((280, 280, 4), np.uint8)], "composite": None},
-        {"background": None, "layers": [], "composite": np.full((280, 280, 4), 255, np.uint8)},
-        {"background": None, "layers": [], "composite": None},
+        np.full((100, 100), 0x33, np.uint8),  # a dark theme's empty canvas
+        np.zeros((280, 280, 4), np.uint8),  # a clear transparent image
+        np.full((280, 280, 4), 255, np.uint8),
     ],
-    ids=["black", "white", "dark-theme grey", "empty layer", "white composite", "nothing"],
+    ids=["black", "white", "dark-theme grey", "transparent", "white RGBA"],
 )
 def test_blank_input_is_nothing_drawn(blank):
     with pytest.raises(EmptyImage, match="nothing drawn"):
         preprocess(blank)
+
+
+def test_an_empty_pad_is_nothing_drawn():
+    with pytest.raises(EmptyImage, match="nothing drawn"):
+        preprocess_ink(np.zeros((280, 280), np.float32))
 
 
 def test_faint_paper_noise_alone_is_nothing_drawn():
@@ -250,7 +251,7 @@ def test_decompression_bomb_warning_is_an_error(tmp_path, monkeypatch):
         np.full((28, 28), -5.0),
         "a string that is not a path",
         12345,
-        {"no": "sketchpad keys"},
+        {"layers": [], "composite": None},
     ],
     ids=["NaN", "inf", "2 channels", "4-D", "object", "negative", "string", "int", "dict"],
 )

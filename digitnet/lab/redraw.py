@@ -1,8 +1,9 @@
 """Re-drawn MNIST: a test digit rendered the way a drawing or an upload reaches the app.
 
 Each variant takes a 28x28 uint8 MNIST digit (white on black) and a numpy Generator and returns
-what the app would hand to `preprocess`: a Gradio sketchpad value (the app's 280x280 canvas, the digit
-scaled up at a random size and position) or the bytes of an uploaded photo-like JPEG.
+what the app would hand to `preprocess`: a drawing saved from a drawing app and uploaded (a 280x280 image, the
+digit scaled up at a random size and position: on white, as a transparent PNG, as a dark-theme screenshot) or
+the bytes of an uploaded photo-like JPEG. Digits drawn on the app's own pad are re-drawn by strokes.py.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from PIL import Image
 
 from digitnet.views import CANVAS
 
-DARK_THEME = 0x33  # the sketchpad's empty canvas in Gradio's dark theme is #333333
+DARK_THEME = 0x33  # a dark drawing app's paper, #333333
 
 
 def _placed_ink(digit: np.ndarray, rng: np.random.Generator, canvas: int = CANVAS) -> tuple[np.ndarray, int, int]:
@@ -43,31 +44,27 @@ def _draw(canvas: np.ndarray, ink: np.ndarray, y: int, x: int, colour: tuple[int
         region[..., :3] = np.round(region[..., :3] * (1 - a) + np.array(colour, np.float32) * a)
 
 
-def _sketchpad(digit: np.ndarray, rng: np.random.Generator, bg: int, colour, with_layer: bool) -> dict:
+def _drawn(digit: np.ndarray, rng: np.random.Generator, bg: int, colour, transparent: bool) -> np.ndarray:
     ink, y, x = _placed_ink(digit, rng)
-    composite = _canvas((bg, bg, bg, 255))
-    _draw(composite, ink, y, x, colour, layer=False)
-    if not with_layer:
-        return {"background": None, "layers": [], "composite": composite}
-    layer = _canvas((0, 0, 0, 0))
-    _draw(layer, ink, y, x, colour, layer=True)
-    return {"background": _canvas((bg, bg, bg, 255)), "layers": [layer], "composite": composite}
+    canvas = _canvas((0, 0, 0, 0) if transparent else (bg, bg, bg, 255))
+    _draw(canvas, ink, y, x, colour, layer=transparent)
+    return canvas if transparent else canvas[..., :3]
 
 
-def composite_light(digit: np.ndarray, rng: np.random.Generator) -> dict:
-    """Light theme, black brush, the composite only (no layers): read by brightness."""
-    return _sketchpad(digit, rng, 255, (0, 0, 0), with_layer=False)
+def composite_light(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A drawing saved from a light-themed drawing app: black ink on white, RGB: read by brightness."""
+    return _drawn(digit, rng, 255, (0, 0, 0), transparent=False)
 
 
-def layer_rgba(digit: np.ndarray, rng: np.random.Generator) -> dict:
-    """Light theme, black brush, a transparent RGBA drawing layer: read from its alpha."""
-    return _sketchpad(digit, rng, 255, (0, 0, 0), with_layer=True)
+def layer_rgba(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A drawing saved as a transparent PNG (black ink, clear paper): composited onto white."""
+    return _drawn(digit, rng, 255, (0, 0, 0), transparent=True)
 
 
-def dark_theme(digit: np.ndarray, rng: np.random.Generator) -> dict:
-    """Dark theme (#333333 canvas) with a random brush colour: only the layer's alpha tells the ink."""
-    colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
-    return _sketchpad(digit, rng, DARK_THEME, colour, with_layer=True)
+def dark_theme(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A screenshot of a dark-themed drawing app (#333333 paper) with a random light ink colour."""
+    colour = tuple(int(c) for c in rng.integers(150, 256, size=3))
+    return _drawn(digit, rng, DARK_THEME, colour, transparent=False)
 
 
 def photo_upload(digit: np.ndarray, rng: np.random.Generator) -> bytes:
@@ -91,7 +88,7 @@ def photo_upload(digit: np.ndarray, rng: np.random.Generator) -> bytes:
     return buf.getvalue()
 
 
-VARIANTS: dict[str, Callable[[np.ndarray, np.random.Generator], dict | bytes]] = {
+VARIANTS: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray | bytes]] = {
     "composite_light": composite_light,
     "layer_rgba": layer_rgba,
     "dark_theme": dark_theme,

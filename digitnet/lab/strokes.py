@@ -1,4 +1,4 @@
-"""Digits drawn with straight pen strokes, as people draw them with a mouse on the app's sketchpad.
+"""Digits drawn with straight pen strokes, as people draw them with a mouse on the app's drawing pad.
 
 MNIST digits were written with a pen on paper: curved strokes of varying width. Drawn with a mouse
 they become a few straight segments of even width with sharp corners. Two sources of such digits:
@@ -94,7 +94,7 @@ def stroke_digits(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     return out
 
 
-# Digits drawn by hand as polylines on the 280x280 sketchpad (never derived from MNIST; evaluation only).
+# Digits drawn by hand as polylines on the 280x280 pad (never derived from MNIST; evaluation only).
 PEN_DIGITS: dict[int, list[list[tuple[int, int]]]] = {
     0: [[(140, 40), (210, 100), (200, 200), (140, 240), (80, 200), (70, 100), (140, 40)]],
     1: [[(140, 45), (135, 140), (130, 235)]],
