@@ -3,8 +3,8 @@
     DIGITNET_DATA=../shared/data .venv/bin/python -m benchmarks.inside_function [--runs 300]
 
 One thread, as the app runs on a CPU. "decode+preprocess+cnn" is an uploaded PNG file to the CNN's
-Prediction; "app handler" is the page's upload function on the same file (every network, saliency and the
-four HTML views).
+Prediction; "app handler" is the page's function for a drawing on the pad (one live update) and for an upload
+(every network, saliency and the views' data).
 "batched" is the CNN's per-image cost when N images share one forward pass (what Gradio batch=True would buy).
 """
 
@@ -17,8 +17,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from digitnet.drawing import to_input
 from digitnet.lab.metrics import summary_ms
-from digitnet.lab.serving import EXAMPLE_7, machine
+from digitnet.lab.serving import EXAMPLE_7, machine, pad_value
 from digitnet.page import handlers
 from digitnet.predict import Networks
 from digitnet.preprocess import preprocess
@@ -41,7 +42,8 @@ def main() -> None:
     opts = parser.parse_args()
     networks = Networks.load()
     torch.set_num_threads(1)  # as app.launch() does on a CPU
-    show = handlers(networks).show
+    h = handlers(networks)
+    drawing = pad_value()  # the example 7 as the pad sends it (strokes)
     cnn = networks.predictors["cnn"]
     print(machine(), f"; torch threads {torch.get_num_threads()}, device {cnn.device}")
     path = str(EXAMPLE_7)
@@ -51,7 +53,9 @@ def main() -> None:
         "preprocess (file -> 28x28)": lambda: preprocess(path),
         "cnn inference (one image)": lambda: cnn.predict_arrays([x]),
         "decode+preprocess+cnn": lambda: cnn.predict_arrays([preprocess(path)]),
-        "app handler (upload -> views)": lambda: show(path, "cnn"),
+        "pad drawing -> 28x28 (render + preprocess)": lambda: to_input(drawing),
+        "app handler, /draw (strokes -> every network -> views' data)": lambda: h.draw(drawing, "cnn"),
+        "app handler, /upload (file -> every network -> views' data)": lambda: h.show(path, "cnn"),
     }
     print("| stage | median ms | p95 ms | p99 ms |\n|---|---|---|---|")
     for name, fn in stages.items():
