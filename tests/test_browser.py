@@ -69,6 +69,11 @@ def shown_digit(page) -> str:
     return page.inner_text("#headline .digit")
 
 
+def settles_on(page, digit: str) -> None:
+    """Wait until the answer for the finished drawing shows `digit` (live answers for part of a stroke come first)."""
+    page.wait_for_selector(f"#headline .digit[data-digit='{digit}']", timeout=20_000)
+
+
 def winner(page) -> str | None:
     return page.locator("#chart .bar.winner").get_attribute("data-digit")
 
@@ -80,14 +85,14 @@ def clear(page) -> None:
 
 def test_draw_a_one_and_a_seven(page):
     draw(page, ONE)
-    assert shown_digit(page) == "1"
+    settles_on(page, "1")
     assert page.locator("#chart .bar").count() == 10
     assert page.locator("#chart .bar.winner").count() == 1 and winner(page) == "1"
 
     clear(page)
     assert page.locator("#headline .digit").count() == 0
     draw(page, SEVEN)
-    page.wait_for_selector("#headline .digit[data-digit='7']")
+    settles_on(page, "7")
     assert winner(page) == "7"
     assert page.locator("#pixels figure").count() == 2  # the input and the saliency map
     names = models.available()
@@ -102,12 +107,12 @@ def test_draw_a_one_and_a_seven(page):
 def test_undo_takes_back_the_last_stroke(page):
     clear(page)
     draw(page, ONE)
-    page.wait_for_selector("#headline .digit[data-digit='1']")
+    settles_on(page, "1")
     draw(page, [[(-60, -60), (60, 60)], [(60, -60), (-60, 60)]])  # a cross over the 1
     page.wait_for_function("() => document.querySelector('#headline .digit')?.dataset.digit !== '1'")
     page.click("#pad .dn-undo")
     page.click("#pad .dn-undo")
-    page.wait_for_selector("#headline .digit[data-digit='1']")
+    settles_on(page, "1")
     page.click("#pad .dn-undo")
     page.wait_for_selector("#headline .prompt")
 
@@ -173,7 +178,7 @@ def test_a_finger_draws_on_a_phone_and_the_answer_stays_in_view(chromium, server
         page.locator("#pad canvas").scroll_into_view_if_needed()
         before = page.evaluate("() => window.scrollY")
         touch(page, SEVEN)
-        page.wait_for_selector("#headline .digit[data-digit='7']")
+        settles_on(page, "7")
         assert page.evaluate("() => window.scrollY") == before, "the finger scrolled the page instead of drawing"
         assert in_view(page, "#pad canvas")
         assert in_view(page, "#headline .digit") and in_view(page, "#chart .dn-chart")
@@ -187,8 +192,7 @@ def test_the_dark_theme_draws_light_ink_and_reads_it(chromium, server):
     page = open_page(chromium, server, query="?__theme=dark")
     try:
         draw(page, ONE)
-        assert shown_digit(page) == "1"
-        x, y = to_page(page, 0, 0)
+        settles_on(page, "1")
         ink = page.evaluate("""() => { const c = document.querySelector('#pad canvas');
           const d = c.getContext('2d').getImageData(c.width / 2, c.height / 2, 1, 1).data; return [...d]; }""")
         paper = page.evaluate("() => getComputedStyle(document.querySelector('#pad canvas')).backgroundColor")
