@@ -2,9 +2,10 @@
 # Install everything the tests need on a fresh Debian machine, then run the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v chromium >/dev/null; then
+# nginx: the load balancer of tests/test_replicas.py (in /usr/sbin, which a normal user's PATH may lack).
+if ! command -v chromium >/dev/null || [ ! -x /usr/sbin/nginx ]; then
   SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-  $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium chromium-driver
+  $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium chromium-driver nginx
 fi
 bash scripts/setup.sh requirements-dev.txt
 # MNIST: ../shared/data on this project's machines; elsewhere torchvision downloads it into ./data.
