@@ -29,12 +29,20 @@ def switch(x, model: str) -> tuple:
     return show(x, model)[:3]
 
 
+def dream(model: str, smooth: bool = False) -> None:
+    return None
+
+
+def fool(x, model: str, target: int) -> None:
+    return None
+
+
 def classify(path, model: str = "cnn") -> dict:
     return {"digit": 7, "confidence": 1.0, "probabilities": [0.0] * 7 + [1.0] + [0.0] * 2, "empty": False}
 
 
 CONCURRENCY = concurrency(on_gpu=False, cpus=os.cpu_count() or 1)  # as the app on this machine's CPU
-demo = layout(NAMES, Handlers(show, show, switch, classify), CONCURRENCY)
+demo = layout(NAMES, Handlers(show, show, switch, classify, dream, fool), CONCURRENCY)
 
 
 def launch(**kwargs):

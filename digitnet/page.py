@@ -13,7 +13,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from digitnet import components, drawing, views
+from digitnet import components, drawing, explore, views
 from digitnet.pad import DrawPad
 from digitnet.predict import Analysis, Networks, Prediction
 from digitnet.preprocess import EmptyImage, InputError, preprocess
@@ -43,6 +43,14 @@ as a mouse draws them, so that it does not take your drawn digits for non-digits
 "What the network sees" is your input after the same preparation as MNIST: the ink's bounding box
 scaled to 20x20 pixels and centred by its centre of mass in a 28x28 frame.
 """
+EXPLORE = """
+### Has the network learned what digits look like?
+If it had, it could draw them. **What does it think each digit looks like?** grows, from a blank image, the input
+the selected network is most sure is each digit (gradient ascent on the pixels): the plain networks are more than
+99.99% sure of patterns nobody reads as that digit. *Smooth strokes* adds blur and jitter, so the strokes it favours
+show. **Fool it** finds a small change to your drawing that makes the network say another digit with 99%
+confidence. Watch whether the "not a digit" verdict notices either.
+"""
 
 Views = tuple[dict | None, dict | None, list[dict]]  # the answer, what the network sees, every answer (data)
 
@@ -55,6 +63,8 @@ class Handlers:
     draw: Callable[..., tuple]  # (the pad's strokes, model) -> the same
     switch: Callable[[np.ndarray | None, str], Views]  # (kept input, model) -> views
     classify: Callable[[str | None, str], dict]  # (image file, model) -> the prediction as JSON
+    dream: Callable[[str, bool], dict]  # (model, smooth) -> what it thinks each digit looks like (views.dreams)
+    fool: Callable[[np.ndarray | None, str, int], dict]  # (kept input, model, digit to say) -> views.fooled
 
 
 def prepare(image) -> np.ndarray | None:
@@ -76,7 +86,9 @@ def _prepared(image, read: Callable = prepare) -> np.ndarray | None:
 
 def handlers(networks: Networks, gpu: Callable | None = None) -> Handlers:
     """The real event functions. `gpu` wraps the one function that runs the networks (spaces.GPU on ZeroGPU)."""
-    analyse: Callable[[np.ndarray | None, str], Analysis] = (gpu or (lambda f: f))(networks.analyse)
+    on_device = gpu or (lambda f: f)  # the functions that run the networks: on the GPU under ZeroGPU
+    analyse: Callable[[np.ndarray | None, str], Analysis] = on_device(networks.analyse)
+    explore_dream, explore_fool = on_device(explore.dream), on_device(explore.fool)
     default = default_model(networks.names)
 
     def show(image, model: str) -> tuple:
@@ -100,7 +112,19 @@ def handlers(networks: Networks, gpu: Callable | None = None) -> Handlers:
             return Prediction.blank(model).to_dict() | {"message": views.PROMPT}
         return analyse(x, model).predictions[model].to_dict()
 
-    return Handlers(show, draw, switch, classify)
+    def dream(model: str, smooth: bool = False) -> dict:
+        """The input each digit's probability is highest for, grown from a blank image (explore.dream)."""
+        return views.dreams(explore_dream(networks.predictors[model], regularised=bool(smooth)))
+
+    def fool(x: np.ndarray | None, model: str, target: int) -> dict:
+        """The smallest change to the current input that makes `model` say `target` (explore.fool)."""
+        if x is None:
+            raise gr.Error("draw a digit first (or pick an example): fooling changes your input")
+        if isinstance(target, bool) or target not in range(10):
+            raise gr.Error("the digit to make the network say must be 0-9")
+        return views.fooled(explore_fool(networks.predictors[model], x, int(target)))
+
+    return Handlers(show, draw, switch, classify, dream, fool)
 
 
 def default_model(names: list[str]) -> str:
@@ -159,6 +183,18 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
                     examples_per_page=16,
                     cache_examples=False,
                 )
+        gr.Markdown(EXPLORE, elem_id="explore-intro")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1, min_width=320):
+                with gr.Row():
+                    smooth = gr.Checkbox(False, label="Smooth strokes (blur and jitter)", elem_id="smooth")
+                    dream_button = gr.Button("What does it think each digit looks like?", elem_id="dream-button")
+                dreams = _view(None, views.DREAMS, "What the network thinks digits look like", "dreams")
+            with gr.Column(scale=1, min_width=320):
+                with gr.Row():
+                    target = gr.Dropdown(list(range(10)), value=3, label="Make it say", elem_id="target")
+                    fool_button = gr.Button("Fool it: change my drawing a little", elem_id="fool-button")
+                fooled = _view(None, views.FOOL, "Fooling the network", "fooled")
         with gr.Accordion("Compare the networks side by side", open=True):
             compare = _view([], views.COMPARE, "All networks", "compare")
         gr.Markdown(EXPLANATION)
@@ -177,6 +213,10 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
         model.change(h.switch, [seen, model], outputs, api_name="switch_model", **quiet)
         examples.load_input_event.then(lambda: gr.Tabs(selected="upload"), None, tabs, api_visibility="private")
         api_button.click(h.classify, [api_file, api_model], api_out, api_name="classify")
+        # Each takes a second or two of CPU: one at a time, so that they never hold up live drawing.
+        slow = dict(concurrency_limit=1, concurrency_id="explore", show_progress="minimal")
+        dream_button.click(h.dream, [model, smooth], dreams, api_name="dream", **slow)
+        fool_button.click(h.fool, [seen, model, target], fooled, api_name="fool", **slow)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=concurrency_limit)
     return demo
 

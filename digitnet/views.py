@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from digitnet import models
+from digitnet.explore import DreamGrid, FoolResult
 from digitnet.predict import Analysis, Prediction
 
 CANVAS = 280  # px, the drawing pad's side (canvas pixels; it is shown at the column's width)
@@ -75,7 +76,7 @@ def seen(image: np.ndarray | None, sal: np.ndarray | None = None) -> dict | None
     """What the network sees: the 28x28 input as grey levels 0-255, and the saliency scaled to -100..100."""
     if image is None:
         return None
-    out = {"input": np.round(255 * np.clip(image, 0, 1)).astype(int).ravel().tolist(), "saliency": None}
+    out = {"input": _levels(image), "saliency": None}
     if sal is not None:
         top = max(float(np.abs(sal).max()), 1e-12)
         out["saliency"] = np.round(100 * sal / top).astype(int).ravel().tolist()
@@ -90,6 +91,32 @@ def comparison(analysis: Analysis) -> list[dict]:
 def render(analysis: Analysis, selected: str) -> tuple[dict | None, dict | None, list[dict]]:
     """The page's data for one input: the selected network's answer, what it sees, and every network's answer."""
     return answer(analysis.predictions.get(selected)), seen(analysis.image, analysis.saliency), comparison(analysis)
+
+
+def dreams(grid: DreamGrid) -> dict:
+    """What the network thinks each digit looks like: ten grown inputs, how sure it is of each, its verdict."""
+    cells = [
+        {"digit": d.digit, "input": _levels(d.image), "confidence": round(d.confidence, 6),
+         "verdict": verdict(d.prediction)}  # fmt: skip
+        for d in grid.dreams
+    ]
+    return {"model": grid.model, "label": label(grid.model), "regularised": grid.regularised, "dreams": cells}
+
+
+def fooled(result: FoolResult) -> dict:
+    """The visitor's input, the changed one, the change, how much it was, and the network's new answer."""
+    diff = np.round(255 * result.image) - np.round(255 * result.original)
+    return {
+        "model": result.model, "label": label(result.model), "target": result.target, "success": result.success,
+        "original": _levels(result.original), "image": _levels(result.image),
+        "difference": diff.astype(int).ravel().tolist(),  # signed grey levels, -255..255
+        "l2": round(result.l2, 3), "linf": round(result.linf, 3), "pixels_changed": result.pixels_changed,
+        "before": answer(result.before), "after": answer(result.after),
+    }  # fmt: skip
+
+
+def _levels(image: np.ndarray) -> list[int]:
+    return np.round(255 * np.clip(image, 0, 1)).astype(int).ravel().tolist()
 
 
 # --- templates (JavaScript template strings, rendered in the browser) -------------------------------------
@@ -115,12 +142,46 @@ const why = (a) => {
   return line + (items ? `<details class="dn-scores"><summary>All scores</summary><ul>${items}</ul></details>` : "");
 };
 const prompt = `<div class="dn-head"><span class="prompt">PROMPT</span></div>`;
+const cells = (rgb) => rgb.map((c) => `<i style="background:rgb(${c})"></i>`).join("");
+const grid = (rgb, cls = "") => `<div class="frame ${cls}"><div class="cells">${cells(rgb)}</div></div>`;
+const grey = (levels) => levels.map((g) => `${g},${g},${g}`);
 """.replace("PROMPT", PROMPT)
 
 
 def _template(body: str) -> str:
     return "${(() => {" + _PARTS + body + "})()}"
 
+
+DREAMS = _template("""
+if (!value) return `<div class="dn-explore-empty">Pick a network and press the button: it grows, from a blank
+  image, the input it is most sure is each digit.</div>`;
+const sure = (c) => c >= 0.9999 ? "&ge;99.99" : (100 * c).toFixed(1);
+const cell = (d) => `<figure class="dn-dream" data-digit="${d.digit}" data-confidence="${d.confidence}">
+  ${grid(grey(d.input), "small")}<figcaption><b>${d.digit}</b>: ${sure(d.confidence)}% sure
+  ${pill({verdict: d.verdict})}</figcaption></figure>`;
+return `<div class="dn-dreams" data-model="${value.model}">${value.dreams.map(cell).join("")}</div>`;
+""")
+
+FOOL = _template("""
+if (!value) return `<div class="dn-explore-empty">Draw a digit (or pick an example), choose the digit the network
+  should see instead, and press the button.</div>`;
+const v = value, a = v.after;
+const most = Math.max(1, ...v.difference.map(Math.abs)), gain = 255 / most;  // shown at full strength
+const diff = v.difference.map((d) => Math.round(Math.abs(d) * gain)).map((m, i) =>
+  v.difference[i] >= 0 ? `255,${255 - m},${255 - m}` : `${255 - m},${255 - m},255`);
+const fig = (rgb, caption, cls = "") =>
+  `<figure>${grid(rgb, "small " + cls)}<figcaption>${caption}</figcaption></figure>`;
+const outcome = v.success
+  ? `The network now says <b>${a.digit}</b>, ${(100 * a.confidence).toFixed(1)}% sure.`
+  : `No change within the budget made the network say ${v.target} with 99% confidence; the closest is shown.`;
+return `<div class="dn-fool" data-model="${v.model}" data-success="${v.success}">
+  <div class="dn-fool-figs">${fig(grey(v.original), `Yours: ${v.before ? v.before.digit : "?"}`)}
+  ${fig(grey(v.image), `Changed: ${a.digit}`, "changed")}
+  ${fig(diff, `The change, ${gain.toFixed(1)}x stronger (red: more ink, blue: less)`)}</div>
+  <div class="dn-fool-outcome"><span>${outcome}</span>${pill(a)}</div>
+  <div class="dn-fool-size">Changed: ${v.pixels_changed} of 784 pixels; size of the change (L2) ${v.l2.toFixed(2)},
+    largest single pixel change ${Math.round(100 * v.linf)}% of full ink.</div>${chart(a)}</div>`;
+""")
 
 ANSWER = _template("""
 const a = value;
@@ -132,11 +193,8 @@ return `<div id="headline">${head}</div><div id="chart">${chart(a)}${why(a)}</di
 
 PIXELS = _template("""
 if (!value) return `<div class="dn-pixels"><span class="prompt">Nothing drawn yet.</span></div>`;
-const cells = (rgb) => rgb.map((c) => `<i style="background:rgb(${c})"></i>`).join("");
-const grid = (rgb) => `<div class="frame"><div class="cells">${cells(rgb)}</div></div>`;
-const grey = value.input.map((g) => `${g},${g},${g}`);
 const figure = (cls, rgb, caption) => `<figure class="${cls}">${grid(rgb)}<figcaption>${caption}</figcaption></figure>`;
-let figures = figure("seen", grey, "The 28x28 input, as MNIST digits look");
+let figures = figure("seen", grey(value.input), "The 28x28 input, as MNIST digits look");
 if (value.saliency) {
   const hue = value.saliency.map((s, i) => {
     const k = Math.abs(s) / 100, base = 0.35 * value.input[i], c = s >= 0 ? [255, 38, 26] : [38, 115, 255];
@@ -180,13 +238,22 @@ CSS = """
 .dn-scores ul { margin: 2px 0 0; padding-left: 18px; }
 .dn-pixels { display: flex; gap: 16px; flex-wrap: wrap; }
 .dn-pixels figure { margin: 0; }
-.dn-pixels .frame { position: relative; width: 196px; height: 196px; }
-.dn-pixels .cells { display: grid; grid-template-columns: repeat(28, 1fr); width: 196px; height: 196px; }
-.dn-pixels .cells i { display: block; }
-.dn-pixels .frame::after { content: ""; position: absolute; inset: 0; pointer-events: none;
+.frame { position: relative; width: 196px; height: 196px; }
+.frame.small { width: 112px; height: 112px; }
+.cells { display: grid; grid-template-columns: repeat(28, 1fr); width: 100%; height: 100%; }
+.cells i { display: block; }
+.frame::after { content: ""; position: absolute; inset: 0; pointer-events: none;
   background-image: linear-gradient(to right, rgba(128,128,128,.35) 1px, transparent 1px),
     linear-gradient(to bottom, rgba(128,128,128,.35) 1px, transparent 1px);
   background-size: calc(100% / 28) calc(100% / 28); }
 .dn-pixels figcaption { font-size: 12px; color: var(--body-text-color-subdued); max-width: 196px; }
+.dn-dreams { display: grid; grid-template-columns: repeat(5, minmax(0, 1fr)); gap: 10px; }
+.dn-dreams figure, .dn-fool figure { margin: 0; }
+.dn-dreams .frame.small { width: 100%; height: auto; aspect-ratio: 1 / 1; }
+.dn-dreams figcaption, .dn-fool figcaption { font-size: 12px; margin-top: 2px; }
+.dn-dreams .dn-verdict { display: block; margin-top: 2px; padding: 1px 4px; font-size: 11px; }
+.dn-fool-figs { display: flex; gap: 12px; flex-wrap: wrap; }
+.dn-fool-outcome { margin: 8px 0 4px; font-size: 16px; display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
+.dn-fool-size, .dn-explore-empty { font-size: 13px; color: var(--body-text-color-subdued); }
 .dn-compare { display: grid; grid-template-columns: repeat(auto-fit, minmax(220px, 1fr)); gap: 14px; }
 """

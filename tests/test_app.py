@@ -179,3 +179,27 @@ def test_the_gallery_shows_overconfidence_and_the_verdict(client):
             compare = client.predict(handle_file(path), "cnn", api_name="/upload")[2]
             oe_answer = next(a for a in compare if a["model"] == "cnn_oe")
             assert oe_answer["verdict"]["not_a_digit"] is True
+
+
+def test_what_the_network_thinks_each_digit_looks_like(client):
+    grid = client.predict("cnn", False, api_name="/dream")
+    assert grid["model"] == "cnn" and [d["digit"] for d in grid["dreams"]] == list(range(10))
+    for d in grid["dreams"]:
+        assert len(d["input"]) == 784 and 0 <= min(d["input"]) and max(d["input"]) <= 255
+        assert d["confidence"] >= 0.999, d["digit"]  # the plain CNN is sure of each grown image
+    assert client.predict("cnn", False, api_name="/dream") == grid  # seeded: the same request, the same images
+
+
+def test_fool_it_changes_the_drawing_into_the_chosen_digit(server):
+    client = server.client()  # its own session: /fool changes the session's current drawing
+    with pytest.raises(AppError, match="draw a digit first"):
+        client.predict("cnn", 3, api_name="/fool")
+    answer, _, _ = client.predict(payload(PEN_DIGITS[7]), "cnn", api_name="/draw")
+    assert shown_digit(answer) == 7
+    result = client.predict("cnn", 3, api_name="/fool")
+    assert result["success"] is True and result["target"] == 3
+    assert result["before"]["digit"] == 7 and result["after"]["digit"] == 3
+    assert result["after"]["confidence"] >= 0.99
+    assert 0 < result["pixels_changed"] <= 784 and 0 < result["l2"] < 10
+    changed = [a - b for a, b in zip(result["image"], result["original"], strict=True)]
+    assert changed == result["difference"]

@@ -146,6 +146,20 @@ def test_the_switch_of_network_reruns_the_drawing(page):
         assert page.locator("#chart .bar").count() == 10
 
 
+def test_the_network_dreams_digits_and_is_fooled(page):
+    clear(page)
+    draw(page, SEVEN)
+    settles_on(page, "7")
+    page.click("#dream-button")
+    page.wait_for_selector("#dreams .dn-dream >> nth=9")
+    assert page.locator("#dreams .dn-dream").count() == 10
+    assert page.locator("#dreams .dn-dream .cells i").count() == 10 * 784
+    page.click("#fool-button")  # "make it say" 3 by default
+    page.wait_for_selector("#fooled .dn-fool[data-success='true']")
+    assert page.locator("#fooled .bar.winner").get_attribute("data-digit") == "3"
+    assert page.locator("#fooled figure").count() == 3  # yours, changed, the change
+
+
 def test_one_click_on_a_non_digit_example(page):
     page.click("button.gallery-item:has(img[src*='not_digit_letter_A'])")
     page.wait_for_selector("button[role=tab][aria-selected=true]:has-text('Upload')")
