@@ -16,6 +16,7 @@ import os
 
 import torch
 
+from digitnet.guard import return_freed_memory
 from digitnet.page import build, launch_options
 from digitnet.predict import Networks
 
@@ -29,6 +30,7 @@ def launch(**kwargs):
         # One image per request: intra-op threads only contend with each other and with concurrent requests
         # (cnn on 2 busy cores: 1.3 ms with 1 thread, 54-200 ms with 2).
         torch.set_num_threads(1)
+    return_freed_memory()  # a large upload's decoded pixels leave the process once freed (digitnet/guard.py)
     return demo.launch(**launch_options(), **kwargs)
 
 

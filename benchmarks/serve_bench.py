@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from digitnet.lab.metrics import summary_ms
-from digitnet.lab.serving import Server, machine, requests
+from digitnet.lab.serving import Server, machine, requests, visitor
 
 
 def latency(server: Server, api: str, args: tuple, calls: int, warmup: int = 20) -> dict[str, float]:
@@ -39,7 +39,7 @@ def throughput(server: Server, api: str, args: tuple, clients: int, seconds: flo
     stop = threading.Event()
 
     def work(i: int) -> None:
-        client = server.client()
+        client = server.client(visitor(i))  # each client its own visitor for the app's per-client limits
         client.predict(*args, api_name=api)  # warm-up
         ready.wait()
         while not stop.is_set():

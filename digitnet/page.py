@@ -12,14 +12,20 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
+from starlette.middleware import Middleware
 
 from digitnet import components, drawing, explore, views
+from digitnet.guard import Guard
 from digitnet.pad import DrawPad
 from digitnet.predict import Analysis, Networks, Prediction
 from digitnet.preprocess import EmptyImage, InputError, preprocess
 
-MAX_FILE_SIZE = "5mb"
+MAX_FILE_MB = 5
+MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"
 QUEUE_SIZE = 64
+# Gradio keeps each session's state (here the drawing's 28x28 input, for network switches) and a copy of the page's
+# settings, about 50 KB, for this many sessions, the least recently used dropped first (its default: 10,000).
+SESSIONS = 1000
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 TITLE = "digitnet: how sure is a network that has only seen digits?"
 
@@ -200,7 +206,7 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
         gr.Markdown(EXPLANATION)
 
         with gr.Row(visible=False):  # the JSON endpoint for API clients (see the README)
-            api_file = gr.File(type="filepath")
+            api_file = components.File(type="filepath")
             api_model = gr.Dropdown(names, value=default)
             api_out = gr.JSON()
             api_button = gr.Button()
@@ -217,7 +223,8 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
         slow = dict(concurrency_limit=1, concurrency_id="explore", show_progress="minimal")
         dream_button.click(h.dream, [model, smooth], dreams, api_name="dream", **slow)
         fool_button.click(h.fool, [seen, model, target], fooled, api_name="fool", **slow)
-    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=concurrency_limit)
+    # api_open=False: no direct POST /gradio_api/run/... that would skip the queue and its per-client share.
+    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=concurrency_limit, api_open=False)
     return demo
 
 
@@ -227,5 +234,12 @@ def build(networks: Networks, gpu: Callable | None = None, cpus: int = 1) -> gr.
 
 
 def launch_options() -> dict:
-    """demo.launch() keyword arguments the page needs: the upload limit and the page's own CSS."""
-    return dict(max_file_size=MAX_FILE_SIZE, css=PAGE_CSS)
+    """demo.launch() keyword arguments the page needs: the upload limit, the page's own CSS and the request limits
+    in front of Gradio (digitnet/guard.py: body sizes, file values, each client's share of the queue)."""
+    guard = Middleware(Guard, max_upload=MAX_FILE_MB * 2**20)
+    return dict(
+        max_file_size=MAX_FILE_SIZE,
+        css=PAGE_CSS,
+        app_kwargs={"middleware": [guard]},
+        state_session_capacity=SESSIONS,
+    )

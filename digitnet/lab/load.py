@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gradio_client import handle_file
 
-from digitnet.lab.serving import EXAMPLE_7, Server, requests
+from digitnet.lab.serving import EXAMPLE_7, Server, requests, visitor
 
 
 def names_seven(result) -> bool:
@@ -39,7 +39,7 @@ def run_load(server: Server, clients: int, seconds: float, max_requests: int, fo
     deadline = time.monotonic() + seconds
 
     def work(i: int) -> None:
-        client = server.client()
+        client = server.client(visitor(i))  # each client its own visitor for the app's per-client limits
         for api, args in itertools.islice(itertools.cycle(calls), i % len(calls), None):
             if time.monotonic() > deadline or next(budget) >= max_requests:
                 return

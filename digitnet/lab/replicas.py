@@ -33,7 +33,7 @@ from pathlib import Path
 
 from gradio_client import Client
 
-from digitnet.lab.serving import ROOT, free_port
+from digitnet.lab.serving import ROOT, forwarded_for, free_port
 
 COOKIE = "digitnet_replica"
 
@@ -194,8 +194,9 @@ class Replicas:
         self.nginx = subprocess.Popen(cmd, stderr=err)
         wait_for_port(self.port, self.nginx, 20, "nginx")
 
-    def client(self) -> CountingClient:
-        return CountingClient(Client(self.url, verbose=False), self.failures, self._lock, self.call_timeout)
+    def client(self, address: str | None = None) -> CountingClient:
+        client = Client(self.url, verbose=False, headers=forwarded_for(address))  # address: serving.visitor
+        return CountingClient(client, self.failures, self._lock, self.call_timeout)
 
     def alive(self) -> bool:
         return all(p.poll() is None for p in [*self.replicas, self.nginx] if p is not None)

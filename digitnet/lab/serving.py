@@ -60,8 +60,9 @@ class Server:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def client(self) -> Client:
-        return Client(self.url, verbose=False)
+    def client(self, address: str | None = None) -> Client:
+        """A gradio_client for the app; `address`: the visitor it plays (see `visitor`)."""
+        return Client(self.url, verbose=False, headers=forwarded_for(address))
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -76,6 +77,17 @@ class Server:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def visitor(i: int) -> str:
+    """A distinct client address for simulated visitor i (198.18.0.0/15, the benchmarking range). Sent as
+    X-Forwarded-For from loopback, which uvicorn trusts as a proxy, it is the client the app's per-client limits
+    (digitnet/guard.py) see, so N load clients are N visitors, not one."""
+    return f"198.18.{i // 256 % 256}.{i % 256}"
+
+
+def forwarded_for(address: str | None) -> dict | None:
+    return {"X-Forwarded-For": address} if address else None
 
 
 def pad_value(digit: np.ndarray | None = None, seq: int = 0) -> dict:
