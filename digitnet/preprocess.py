@@ -3,19 +3,25 @@
 The steps, in order:
 
 1. Decode. File paths, bytes, PIL images and numpy arrays are accepted. Files are opened with Pillow,
-   limited to raster formats, checked against a pixel limit before decoding (a decompression-bomb
-   warning is an error), EXIF-rotated, first frame only. Transparent images are composited onto white;
-   CMYK, palette, 16-bit and float images become grey in [0, 1]. A drawing from the app's pad is
-   already ink (digitnet/drawing.py renders it): `preprocess_ink` takes it straight to step 4.
+   limited to raster formats, checked from the header against a pixel limit and a limit on their decoded size
+   before decoding (a decompression-bomb warning is an error), EXIF-rotated, first frame only. A large image
+   (over BIG_DECODE bytes decoded) is decoded one at a time in the whole process and reduced strip by strip right
+   after decoding, so that a request holds little more than the decoded image itself. Transparent images are
+   composited onto white; CMYK, palette, 16-bit and float images become grey in [0, 1]. A drawing from the app's
+   pad is already ink (digitnet/drawing.py renders it): `preprocess_ink` takes it straight to step 4.
 2. Polarity. The border of an image is mostly background: if it is light, the ink is dark, and the
    image is inverted so that ink is bright.
-3. Background. Uneven lighting and paper texture are removed by subtracting a background estimate
-   (a morphological opening of the image at 32x32, i.e. wider than any pen stroke,
-   scaled back up bilinearly), then everything below the noise floor of the border is set to zero and
-   isolated specks are removed (3x3 median). Background and specks are only handled in images of 64
-   pixels or more: a small image such as a 28x28 MNIST digit has strokes too thin for either step.
+3. Background. Uneven lighting and paper texture are removed by subtracting a background estimate (a
+   morphological opening of the image at 32x32, i.e. wider than a pen stroke, scaled back up bilinearly; or,
+   where that would eat strokes wider than its window, as a thick marker's, a quadratic surface fitted to the
+   paper, the lower half of the image), then everything below the noise floor of the border is set to zero,
+   isolated specks are removed (3x3 median) and so are the soft edges of strokes (ink below HALO of the
+   strongest: the halo of a blurred or enlarged low-resolution digit). These steps only run on images of 64
+   pixels or more: a small image such as a 28x28 MNIST digit has strokes too thin for them (it only gets the
+   noise floor).
 4. Geometry, as MNIST was made: the bounding box of the ink is scaled (anti-aliased, aspect ratio
-   kept) to fit 20x20 and placed in a 28x28 frame with its centre of mass at the centre.
+   kept) to fit 20x20 and placed in a 28x28 frame with its centre of mass at the centre; in an image of 64
+   pixels or more the strokes are then brought to full strength as MNIST's are (the median ink pixel scaled to 1).
 
 The result is float32 in [0, 1]; the models apply their own normalisation.
 """
@@ -23,7 +29,9 @@ The result is float32 in [0, 1]; the models apply their own normalisation.
 from __future__ import annotations
 
 import io
+import math
 import os
+import threading
 import warnings
 from pathlib import Path
 
@@ -32,11 +40,16 @@ from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF", "PPM", "TGA", "ICO")  # raster only: no EPS, PDF, SVG
 MAX_PIXELS = 25_000_000  # larger images are refused before they are decoded
+MAX_DECODED = 64 * 2**20  # bytes Pillow needs for the decoded image: 16 megapixels in colour, 25 in grey
+BIG_DECODE = 16 * 2**20  # images larger than this when decoded are decoded one at a time, then reduced
 MIN_SIDE = 8
 WORK_SIDE = 256  # images are shrunk to at most this before analysis: plenty for a 20x20 result
 CENTRE = 14.0  # MNIST's centres of mass sit at pixel (14, 14), measured on its test set
 TRIM = 0.002  # share of the ink's mass that may fall outside the bounding box at each side
 MIN_CONTRAST = 0.08  # ink must stand out from the background by this much (of full scale)
+LARGE = 64  # images this large (px, longer side) get the background steps and saturated strokes
+STRONG, KEEP = 0.3, 0.9  # when the opening eats strokes (see _large_ink)
+HALO = 0.2  # in images of 64 px or more, ink below this share of the strongest ink is a stroke's soft edge
 
 
 class InputError(ValueError):
@@ -51,6 +64,20 @@ class EmptyImage(InputError):
 
 
 # --- 1. decoding --------------------------------------------------------------------------------------------
+
+_BIG = threading.BoundedSemaphore(1)  # one large decode at a time in the whole process (see BIG_DECODE)
+# Bytes per pixel of Pillow's decoded image by mode (RGB is stored in 4 bytes, like RGBA).
+_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+_ORIENT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}  # fmt: skip
+
+
+def decoded_bytes(img: Image.Image) -> int:
+    """Memory Pillow takes for the decoded image (from the header: size and mode)."""
+    return img.width * img.height * _BYTES.get(img.mode, 4)
 
 
 def _open(source) -> Image.Image:
@@ -77,8 +104,21 @@ def _open(source) -> Image.Image:
             img.seek(0)  # first frame of an animation
             if img.format == "JPEG":
                 img.draft(img.mode if img.mode in ("L", "RGB") else None, (2 * WORK_SIDE, 2 * WORK_SIDE))
-            img.load()
-            return ImageOps.exif_transpose(img)
+            size = decoded_bytes(img)
+            if size > MAX_DECODED:
+                raise InputError(
+                    f"{name} is {img.width}x{img.height} pixels in mode {img.mode}, {size / 2**20:.0f} MB once "
+                    f"decoded; the limit is {MAX_DECODED / 2**20:.0f} MB (e.g. 4000x4000 pixels in colour)"
+                )
+            if size <= BIG_DECODE:
+                img.load()
+                return ImageOps.exif_transpose(img)
+            orientation = img.getexif().get(0x0112, 1)
+            with _BIG:
+                img.load()
+                small = _reduced(img)
+            del img
+            return small.transpose(_ORIENT[orientation]) if orientation in _ORIENT else small
     except InputError:
         raise
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
@@ -87,6 +127,32 @@ def _open(source) -> Image.Image:
         raise InputError(f"{name} is not an image in a supported format ({', '.join(FORMATS)})") from e
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise InputError(f"{name} could not be decoded, it may be truncated or corrupt ({e})") from e
+
+
+def _reduced(img: Image.Image) -> Image.Image:
+    """A large decoded image reduced by an integer factor to at least WORK_SIDE, strip by strip: each strip is
+    converted (palette, 1-bit and 16-bit to modes that reduce) and box-averaged on its own, so no full-size copy
+    is ever made."""
+    factor = max(1, max(img.size) // WORK_SIDE)
+    if img.mode in ("1", "L", "LA", "RGB", "RGBA", "CMYK", "I", "F"):
+        mode = img.mode
+    elif img.mode == "P":
+        mode = "RGBA" if "transparency" in img.info else "RGB"
+    elif img.mode.startswith("I;16"):
+        mode = "I"
+    else:
+        mode = "RGBA" if "A" in img.mode or "a" in img.mode else "RGB"
+    mode = "L" if mode == "1" else mode
+    width, height = math.ceil(img.width / factor), math.ceil(img.height / factor)
+    out = Image.new(mode, (width, height))
+    rows = factor * max(1, 2**20 // (img.width * 4 * factor))  # strips of about 1 MB, a whole number of blocks
+    for top in range(0, img.height, rows):
+        strip = img.crop((0, top, img.width, min(img.height, top + rows)))
+        if strip.mode != mode:
+            strip = strip.convert(mode)
+        out.paste(strip.reduce(factor), (0, top // factor))
+    out.info = {k: v for k, v in img.info.items() if k != "transparency"}
+    return out
 
 
 def _composite_on_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -188,12 +254,34 @@ def _border(a: np.ndarray) -> np.ndarray:
     return np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
 
 
-def _background(ink: np.ndarray) -> np.ndarray:
-    """A smooth estimate of the background level: an opening (min then max filter) at 1/32 scale."""
+def _opening(ink: np.ndarray) -> np.ndarray:
+    """A local background level: an opening (min then max filter, 7 px) at 1/32 scale, scaled back up."""
     h, w = ink.shape
     small = Image.fromarray(ink, mode="F").resize((32, 32), Image.Resampling.BOX)
     opened = small.filter(ImageFilter.MinFilter(7)).filter(ImageFilter.MaxFilter(7))
     return np.asarray(opened.resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
+
+
+def _surface(h: int, w: int) -> np.ndarray:
+    """The terms of a quadratic surface (1, x, y, x^2, xy, y^2) on an h x w grid, coordinates in [-1, 1]."""
+    y, x = np.mgrid[-1 : 1 : h * 1j, -1 : 1 : w * 1j]
+    return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], -1).reshape(-1, 6).astype(np.float32)
+
+
+def _paper_level(ink: np.ndarray) -> np.ndarray:
+    """The paper's level: a quadratic surface fitted to the paper at 1/32 scale (lighting falls off smoothly).
+
+    The paper is the lower half of the image after each fit (three fits): ink, however thick its strokes, is never
+    taken for paper as long as it covers less than half of the image."""
+    h, w = ink.shape
+    small = np.asarray(Image.fromarray(ink, mode="F").resize((32, 32), Image.Resampling.BOX), np.float64).ravel()
+    terms = _surface(32, 32).astype(np.float64)
+    paper = small <= np.median(small)
+    for _ in range(3):
+        coef = np.linalg.lstsq(terms[paper], small[paper], rcond=None)[0]
+        residual = small - terms @ coef
+        paper = residual <= np.median(residual)
+    return (_surface(h, w) @ coef.astype(np.float32)).reshape(h, w)
 
 
 def ink_map(image) -> np.ndarray:
@@ -207,18 +295,41 @@ def _clean(a: np.ndarray, is_ink: bool) -> np.ndarray:
     if not is_ink:
         if np.median(_border(a)) > 0.5:
             a = 1.0 - a
-        large = max(a.shape) >= 64  # photos and canvases; a small image (e.g. 28x28) has no room for either step
-        if large:
-            a = a - _background(a)
-        border = _border(a)
-        floor = np.median(border) + 4 * np.median(np.abs(border - np.median(border))) + 0.02
-        a = np.clip(a - floor, 0.0, None)
-        if large:  # isolated specks of paper texture or JPEG noise; strokes are wider than 3 px here
-            a = np.asarray(Image.fromarray(a, mode="F").filter(ImageFilter.MedianFilter(3)), dtype=np.float32)
+        # photos and canvases; a small image (e.g. 28x28) has no room for the background steps
+        a = _large_ink(a) if max(a.shape) >= LARGE else _above_floor(a)
     peak = float(a.max())
     if peak < MIN_CONTRAST:
         raise EmptyImage()
     return np.clip(a / peak, 0.0, 1.0)
+
+
+def _above_floor(a: np.ndarray) -> np.ndarray:
+    """Everything below the border's noise floor set to zero."""
+    border = _border(a)
+    floor = np.median(border) + 4 * np.median(np.abs(border - np.median(border))) + 0.02
+    return np.clip(a - floor, 0.0, None)
+
+
+def _large_ink(a: np.ndarray) -> np.ndarray:
+    """The ink of an image of LARGE px or more (bright on dark): background, noise floor, specks, soft edges.
+
+    The background is a local level (an opening) unless that visibly eats the strokes: an opening takes strokes
+    wider than its window for background, and a thick marker digit filling its frame keeps only the rims of its
+    strokes. When the ink stands out clearly (STRONG) above the smooth paper level (a fitted surface) and the
+    opening keeps less than KEEP of that ink, the paper level is used instead. Thin strokes on paper, drawings
+    and textured photos keep the opening, whose result they had before."""
+    local = _despeckled(_above_floor(a - _opening(a)))
+    smooth = _despeckled(_above_floor(a - _paper_level(a)))
+    strong = smooth.max() >= STRONG and local.sum() < KEEP * smooth.sum()
+    ink = smooth if strong else local
+    if ink.max() < MIN_CONTRAST:
+        raise EmptyImage()
+    return np.clip(ink - HALO * ink.max(), 0.0, None) / (1 - HALO)  # soft edges of blurred or enlarged strokes
+
+
+def _despeckled(a: np.ndarray) -> np.ndarray:
+    """Isolated specks of paper texture or JPEG noise removed (3x3 median; strokes are wider than 3 px here)."""
+    return np.asarray(Image.fromarray(a, mode="F").filter(ImageFilter.MedianFilter(3)), dtype=np.float32)
 
 
 # --- 4. MNIST geometry ------------------------------------------------------------------------------------------
@@ -267,4 +378,15 @@ def preprocess(image) -> np.ndarray:
 
     Raises EmptyImage when nothing is drawn and InputError, with a message for the user, for bad input.
     """
-    return mnist_geometry(ink_map(image))
+    ink = ink_map(image)
+    x = mnist_geometry(ink)
+    return _saturated(x) if max(ink.shape) >= LARGE else x
+
+
+def _saturated(x: np.ndarray) -> np.ndarray:
+    """Strokes at full strength, as MNIST's are: the 28x28 input scaled so that the median ink pixel is 1.
+
+    A blurred or enlarged low-resolution image keeps only a few pixels at full strength after step 3; drawings
+    and photos of a pen's strokes are nearly saturated along them already, so they hardly change."""
+    ink = x[x > 0.05]
+    return np.clip(x / np.median(ink), 0.0, 1.0) if ink.size > 5 else x
