@@ -59,7 +59,7 @@ def main() -> None:
         med, p95 = preprocess_ms(variant, x.numpy())
         print(f"| {variant} | {acc:.2%} | {100 * (acc - original):+.2f} | {med:.2f} | {p95:.2f} |", flush=True)
     for variant in oddimages.VARIANTS:
-        acc = oddimages.odd_accuracy(predictor, x.numpy(), y.numpy(), variant)
+        acc = redraw.redrawn_accuracy(predictor, x.numpy(), y.numpy(), variant, variants=oddimages.VARIANTS)
         med, p95 = preprocess_ms(variant, x.numpy(), variants=oddimages.VARIANTS)
         print(f"| odd: {variant} | {acc:.2%} | {100 * (acc - original):+.2f} | {med:.2f} | {p95:.2f} |", flush=True)
 

@@ -1,45 +1,13 @@
-"""Odd but real images (issue 13): low-resolution, blurred, thick-marker, tight-crop and thumbnail digits must score
-within 2 points of the original test digits (digitnet/lab/oddimages.py)."""
+"""Odd but real images (issue 13): each low-resolution, blurred, thick-marker, tight-crop or thumbnail rendering
+of a digit is a valid input (their accuracy bound is in tests/test_redrawn.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from digitnet.lab import oddimages
-from digitnet.lab.data import to_float
-from digitnet.predict import Predictor
 from digitnet.preprocess import preprocess
-
-N = 1500  # a seeded random subset of the test set (the re-drawn tests' subset); benchmarks/redrawn_mnist.py runs more
-BOUND = 0.02
-
-
-@pytest.fixture(scope="module")
-def subset(mnist_test):
-    x, y = mnist_test
-    idx = np.random.default_rng(2026).choice(len(x), N, replace=False)
-    return x[idx].numpy(), y[idx].numpy()
-
-
-@pytest.fixture(scope="module")
-def cnn() -> Predictor:
-    return Predictor("cnn", "cpu")
-
-
-@pytest.fixture(scope="module")
-def original_accuracy(cnn, subset) -> float:
-    x, y = subset
-    return float((cnn.probabilities(to_float(torch.from_numpy(x))).argmax(1).numpy() == y).mean())
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("variant", sorted(oddimages.VARIANTS))
-def test_odd_images_keep_their_accuracy(variant, cnn, subset, original_accuracy):
-    x, y = subset
-    acc = oddimages.odd_accuracy(cnn, x, y, variant)
-    assert acc >= original_accuracy - BOUND, f"{variant}: {acc:.2%} vs {original_accuracy:.2%} on the originals"
 
 
 @pytest.mark.parametrize("variant", sorted(oddimages.VARIANTS))

@@ -1,11 +1,13 @@
-"""Re-drawn MNIST: test digits as drawings and uploads must score within 0.5 points of the originals."""
+"""Re-drawn MNIST: test digits as uploads of drawings and photos must score within 0.5 points of the originals,
+and as odd but real images (low resolution, blur, thick marker, tight crops, thumbnails: digitnet/lab/oddimages.py)
+within 2 points."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from digitnet.lab import redraw
+from digitnet.lab import oddimages, redraw
 from digitnet.lab.data import to_float
 from digitnet.predict import Predictor
 
@@ -38,3 +40,11 @@ def test_redrawn_digits_keep_their_accuracy(variant, cnn, subset, original_accur
     x, y = subset
     acc = redraw.redrawn_accuracy(cnn, x, y, variant)
     assert acc >= original_accuracy - 0.005, f"{variant}: {acc:.2%} vs {original_accuracy:.2%} on the originals"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", sorted(oddimages.VARIANTS))
+def test_odd_images_keep_their_accuracy(variant, cnn, subset, original_accuracy):
+    x, y = subset
+    acc = redraw.redrawn_accuracy(cnn, x, y, variant, variants=oddimages.VARIANTS)
+    assert acc >= original_accuracy - 0.02, f"{variant}: {acc:.2%} vs {original_accuracy:.2%} on the originals"

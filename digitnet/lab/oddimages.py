@@ -107,14 +107,3 @@ VARIANTS: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray]] = {
     "tight_crop": tight_crop,
     "thumbnail": thumbnail,
 }
-
-
-def odd_accuracy(predictor, images: np.ndarray, labels: np.ndarray, variant: str, seed: int = 0) -> float:
-    """Accuracy of `predictor` on MNIST digits rendered as the odd-image `variant`, through the full preprocessing."""
-    rng = np.random.default_rng(seed)
-    correct = 0
-    for start in range(0, len(images), 250):
-        batch = [VARIANTS[variant](d, rng) for d in images[start : start + 250]]
-        preds = predictor.predict_batch(batch)
-        correct += sum(p.digit == int(y) for p, y in zip(preds, labels[start : start + 250], strict=True))
-    return correct / len(images)

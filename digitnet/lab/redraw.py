@@ -96,12 +96,16 @@ VARIANTS: dict[str, Callable[[np.ndarray, np.random.Generator], np.ndarray | byt
 }
 
 
-def redrawn_accuracy(predictor, images: np.ndarray, labels: np.ndarray, variant: str, seed: int = 0) -> float:
-    """Accuracy of `predictor` on MNIST digits re-drawn as `variant`, through the full preprocessing."""
+def redrawn_accuracy(
+    predictor, images: np.ndarray, labels: np.ndarray, variant: str, seed: int = 0, variants: dict | None = None
+) -> float:
+    """Accuracy of `predictor` on MNIST digits rendered as `variant` of `variants` (default: these; also
+    oddimages.VARIANTS), through the full preprocessing."""
+    render = (variants or VARIANTS)[variant]
     rng = np.random.default_rng(seed)
     correct = 0
     for start in range(0, len(images), 250):
-        batch = [VARIANTS[variant](d, rng) for d in images[start : start + 250]]
+        batch = [render(d, rng) for d in images[start : start + 250]]
         preds = predictor.predict_batch(batch)
         correct += sum(p.digit == int(y) for p, y in zip(preds, labels[start : start + 250], strict=True))
     return correct / len(images)
