@@ -37,12 +37,18 @@ def fool(x, model: str, target: int) -> None:
     return None
 
 
+def live(request: dict | None) -> dict:
+    """The pad's live readout, with a constant answer whose digit counts the calls."""
+    seq = request.get("seq") if isinstance(request, dict) else None
+    return {"seq": seq, "answer": show(None, request.get("model", "cnn") if isinstance(request, dict) else "cnn")[0]}
+
+
 def classify(path, model: str = "cnn") -> dict:
     return {"digit": 7, "confidence": 1.0, "probabilities": [0.0] * 7 + [1.0] + [0.0] * 2, "empty": False}
 
 
 CONCURRENCY = concurrency(on_gpu=False, cpus=os.cpu_count() or 1)  # as the app on this machine's CPU
-demo = layout(NAMES, Handlers(show, show, switch, classify, dream, fool), CONCURRENCY)
+demo = layout(NAMES, Handlers(show, show, switch, classify, dream, fool, live), CONCURRENCY)
 
 
 def launch(**kwargs):

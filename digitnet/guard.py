@@ -25,7 +25,9 @@ can check anything. So, under /gradio_api/:
   images); uploads are kept on disk, deleted after an hour (page.py), so this bounds each client's share of the
   disk (about 3 GB) rather than memory.
 - **component_server**: refused without reading the body when no component of the app has server functions
-  (Gradio reads every file of such a request into memory before it looks for the function).
+  (Gradio reads every file of such a request into memory before it looks for the function). The pad's live
+  predictions come this way, past the queue: each client may have at most LIVE_PER_CLIENT of them running at
+  once (the pad needs two: the one in flight and the pen-up one); more are refused with 429.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ MAX_JSON_BODY = 256 * 1024
 MULTIPART_SLACK = 64 * 1024
 MAX_DEPTH = 32
 PER_CLIENT = 8
+LIVE_PER_CLIENT = 2
 UPLOAD_BYTES_PER_MINUTE = 50 * 2**20
 MAX_SESSIONS = 20_000  # sessions remembered (with their client) before those with nothing pending are forgotten
 UNREAD_TTL = 300.0  # seconds after a session's last request when its unread results are dropped
@@ -140,6 +143,7 @@ class Guard:
         self.last_request: dict[str, float] = {}  # Gradio session hash -> time of its last event request
         self.by_client: dict[str, set[str]] = {}  # client -> its sessions
         self.uploads: dict[str, collections.deque[tuple[float, int]]] = {}  # client -> (time, bytes) of uploads
+        self.live: collections.Counter[str] = collections.Counter()  # component server calls running, per client
         self.server_fns: bool | None = None
         self._queue = None
 
@@ -177,6 +181,8 @@ class Guard:
             if why is not None:
                 return await _reply(send, 400, why)
         replay = _replay(body, receive)
+        if route.startswith("component_server"):
+            return await self._live(scope, replay, send, key)
         if not route.startswith(EVENT_ROUTES):
             return await self.app(scope, replay, send)
         if self._pending(scope, key) >= self.per_client:
@@ -196,6 +202,17 @@ class Guard:
             self.joining[key] -= 1
             if self.joining[key] <= 0:
                 del self.joining[key]
+
+    async def _live(self, scope, receive, send, key: str) -> None:
+        if self.live[key] >= LIVE_PER_CLIENT:
+            return await _reply(send, 429, f"at most {LIVE_PER_CLIENT} live predictions at once per client", retry=True)
+        self.live[key] += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.live[key] -= 1
+            if self.live[key] <= 0:
+                del self.live[key]
 
     def _has_server_fns(self, scope: dict) -> bool:
         if self.server_fns is None:

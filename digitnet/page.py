@@ -6,6 +6,7 @@ the event functions as data, so the no-op baselines in benchmarks/ serve the ver
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from digitnet.preprocess import EmptyImage, InputError, preprocess
 MAX_FILE_MB = 5
 MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"
 QUEUE_SIZE = 64
+LIVE_WAIT = 2.0  # seconds a live prediction waits for a free slot before it gives up (the pen-up event still answers)
 # Gradio keeps each session's state (here the drawing's 28x28 input, for network switches) and a copy of the page's
 # settings, about 50 KB, for this many sessions, the least recently used dropped first (its default: 10,000).
 SESSIONS = 1000
@@ -71,6 +73,7 @@ class Handlers:
     classify: Callable[[str | None, str], dict]  # (image file, model) -> the prediction as JSON
     dream: Callable[[str, bool], dict]  # (model, smooth) -> what it thinks each digit looks like (views.dreams)
     fool: Callable[[np.ndarray | None, str, int], dict]  # (kept input, model, digit to say) -> views.fooled
+    live: Callable[[dict | None], dict]  # the pad's drawing while the pen moves -> {"seq", "answer" | "error"}
 
 
 def prepare(image) -> np.ndarray | None:
@@ -90,10 +93,13 @@ def _prepared(image, read: Callable = prepare) -> np.ndarray | None:
         raise gr.Error(str(e)) from e
 
 
-def handlers(networks: Networks, gpu: Callable | None = None) -> Handlers:
-    """The real event functions. `gpu` wraps the one function that runs the networks (spaces.GPU on ZeroGPU)."""
+def handlers(networks: Networks, gpu: Callable | None = None, at_once: int = 1) -> Handlers:
+    """The real event functions. `gpu` wraps the functions that run the networks (spaces.GPU on ZeroGPU);
+    `at_once`: live predictions run at once (they bypass the queue, see `live`)."""
     on_device = gpu or (lambda f: f)  # the functions that run the networks: on the GPU under ZeroGPU
     analyse: Callable[[np.ndarray | None, str], Analysis] = on_device(networks.analyse)
+    predict: Callable[[np.ndarray | None, str], Prediction] = on_device(networks.predict)
+    slots = threading.BoundedSemaphore(at_once)
     explore_dream, explore_fool = on_device(explore.dream), on_device(explore.fool)
     default = default_model(networks.names)
 
@@ -130,7 +136,30 @@ def handlers(networks: Networks, gpu: Callable | None = None) -> Handlers:
             raise gr.Error("the digit to make the network say must be 0-9")
         return views.fooled(explore_fool(networks.predictors[model], x, int(target)))
 
-    return Handlers(show, draw, switch, classify, dream, fool)
+    def live(request: dict | None) -> dict:
+        """The pad's live readout: {"strokes", "width", "seq", "model"} -> {"seq", "answer"} (or "error").
+
+        A component server function: a plain POST that skips the queue, so a pen-up answer never waits behind the
+        answer for part of the stroke. The pad keeps one in flight (plus the pen-up one); digitnet/guard.py holds
+        each client to LIVE_PER_CLIENT at once and `slots` bounds them all together."""
+        if not isinstance(request, dict):
+            return {"seq": None, "error": "a drawing must be an object with 'strokes', 'width' and 'model'"}
+        seq, model = request.get("seq"), request.get("model", default)
+        seq = seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+        if model not in networks.names:
+            return {"seq": seq, "error": f"unknown network; choose one of {', '.join(networks.names)}"}
+        try:
+            x = drawing.to_input(request)
+        except InputError as e:
+            return {"seq": seq, "error": str(e)}
+        if not slots.acquire(timeout=LIVE_WAIT):
+            return {"seq": seq, "error": "the server is busy; the answer comes when you lift the pen"}
+        try:
+            return {"seq": seq, "answer": views.answer(predict(x, model))}
+        finally:
+            slots.release()
+
+    return Handlers(show, draw, switch, classify, dream, fool, live)
 
 
 def default_model(names: list[str]) -> str:
@@ -168,7 +197,7 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
             with gr.Column(scale=1, min_width=320):
                 with gr.Tabs() as tabs:
                     with gr.Tab("Draw", id="draw"):
-                        pad = DrawPad(elem_id="pad", padding=False)
+                        pad = DrawPad(h.live, elem_id="pad", padding=False)
                     with gr.Tab("Upload", id="upload"):
                         upload = components.Image(
                             type="filepath",
@@ -230,7 +259,8 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
 
 def build(networks: Networks, gpu: Callable | None = None, cpus: int = 1) -> gr.Blocks:
     """The app's page for these networks (`gpu`: the decorator for the function that runs them)."""
-    return layout(networks.names, handlers(networks, gpu), concurrency(networks.on_gpu, cpus))
+    limit = concurrency(networks.on_gpu, cpus)
+    return layout(networks.names, handlers(networks, gpu, limit), limit)
 
 
 def launch_options() -> dict:

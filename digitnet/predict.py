@@ -122,6 +122,12 @@ class Networks:
     def on_gpu(self) -> bool:
         return any(p.device.type == "cuda" for p in self.predictors.values())
 
+    def predict(self, image: np.ndarray | None, name: str) -> Prediction:
+        """One network on one preprocessed 28x28 image (None: nothing drawn), without saliency: the live path."""
+        if image is None:
+            return Prediction.blank(name)
+        return self.predictors[name].predict_arrays([image])[0]
+
     def analyse(self, image: np.ndarray | None, selected: str) -> Analysis:
         """Every network on one preprocessed 28x28 image (None: nothing drawn); saliency for `selected`."""
         if image is None:

@@ -11,6 +11,7 @@ from PIL import Image
 
 from digitnet import models
 from digitnet.drawing import payload
+from digitnet.lab import attacks
 from digitnet.lab.serving import pad_value
 from digitnet.lab.strokes import PEN_DIGITS
 from digitnet.page import example_files
@@ -117,6 +118,48 @@ def test_an_empty_pad_gives_the_prompt_not_a_digit(client, tmp_path):
 def test_malformed_or_huge_drawings_get_a_clear_error(client, value, message):
     with pytest.raises(AppError, match=re.escape(message)):
         client.predict(value, "cnn", api_name="/draw")
+
+
+@pytest.fixture(scope="module")
+def api(server):
+    """Raw HTTP, as the page's JavaScript (or anyone) calls the pad's live function."""
+    a = attacks.Api(server)
+    yield a
+    a.close()
+
+
+def live(api, value, model: str = "cnn") -> dict:
+    r = api.live(value | {"model": model} if isinstance(value, dict) else value)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_the_live_answer_is_the_drawing_events_answer(client, api):
+    """What the pad shows while the pen moves comes from the same preprocessing and network as the pen-up event."""
+    for model in SHIPPED:
+        for label, strokes in list(PEN_DIGITS.items())[:4]:
+            reply = live(api, payload(strokes, seq=label + 100), model)
+            assert reply["seq"] == label + 100  # the pad drops an answer older than the one it shows
+            answer, _, _ = client.predict(payload(strokes), model, api_name="/draw")
+            assert reply["answer"] == answer and shown_digit(answer) == label
+            check_answer(reply["answer"])
+    assert live(api, {"strokes": [], "width": 20, "seq": 1}) == {"seq": 1, "answer": None}  # nothing drawn
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"strokes": [["a", "b"]]}, "finite numbers"),
+        ({"strokes": [[1, 2, 3, 4]] * 1000}, "1,000 strokes; the limit is 100"),
+        ({"strokes": [list(range(20_000))]}, "10,000 points; the limit is 5,000"),
+        ({"strokes": [[1, 2]], "model": "resnet"}, "unknown network"),
+        ([1, 2, 3], "must be an object"),
+        (None, "must be an object"),
+    ],
+)
+def test_malformed_live_drawings_get_a_clear_error(api, value, message):
+    r = api.live(value)
+    assert r.status_code == 200 and message in r.json()["error"], r.text
 
 
 def test_switching_model_reruns_the_current_input(client, digit_files):

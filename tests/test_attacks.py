@@ -17,7 +17,7 @@ KEPT_MB = 40
 REFUSED = "refused"
 EXPECTED = {
     "editor blob uploads (component_server accept_blobs)": (REFUSED, "HTTP 404"),
-    "component_server, 60 files of 4.9 MB in one request": (REFUSED, "HTTP 404"),
+    "component_server, 60 files of 4.9 MB in one request": (REFUSED, "HTTP 413"),
     "editor layers to /draw (12000x12000 PNG; 2,000 layer refs)": (REFUSED, "HTTP 413"),
     "data: URL 12000x12000 PNG on /upload": (REFUSED, "data: URLs are not accepted"),
     "data: URL PCX on /upload": (REFUSED, "data: URLs are not accepted"),
@@ -37,6 +37,8 @@ EXPECTED = {
     "http URL file object as /switch_model's model": (REFUSED, "fetched the URL 0 time"),
     "2,000,000 points to /draw (JSON body)": (REFUSED, "HTTP 413"),
     "deeply nested JSON to /draw": (REFUSED, "nested more than"),
+    "2,000,000 points to the pad's live function (JSON body)": (REFUSED, "HTTP 413"),
+    "deeply nested JSON to the pad's live function": (REFUSED, "nested more than"),
     "direct POST /gradio_api/run/classify": (REFUSED, "HTTP 404"),
     "Gradio's /gradio_api/upload: many files, big files, big field": (REFUSED, "field: HTTP 413"),
     "Gradio's /gradio_api/file= route": (REFUSED, "403"),
@@ -45,6 +47,7 @@ SLOW = {  # run at a smaller scale: counts of events
     "2,000 events, each a new session": ("answer", "answered"),
     "3,000 /draw results never read": (REFUSED, "refusals: [429]"),
     "one client sends 80 slow requests, another one": ("answer", "other client: digit 7"),
+    "one client sends 400 live predictions, 16 at a time, another one": ("answer", "other client: digit 7"),
 }
 
 

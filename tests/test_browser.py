@@ -74,6 +74,14 @@ def settles_on(page, digit: str) -> None:
     page.wait_for_selector(f"#headline .digit[data-digit='{digit}']", timeout=20_000)
 
 
+def readout(page) -> dict:
+    """The pad's live readout once it answers the finished drawing: the drawing it answers and the last one asked,
+    the digit and network shown."""
+    page.wait_for_function("() => { const o = document.querySelector('#pad .dn-live'); "
+                           "return +o.dataset.seq > 0 && o.dataset.seq === o.dataset.asked; }")
+    return page.eval_on_selector("#pad .dn-live", "(o) => ({...o.dataset, text: o.innerText})")
+
+
 def winner(page) -> str | None:
     return page.locator("#chart .bar.winner").get_attribute("data-digit")
 
@@ -94,6 +102,9 @@ def test_draw_a_one_and_a_seven(page):
     draw(page, SEVEN)
     settles_on(page, "7")
     assert winner(page) == "7"
+    shown = readout(page)
+    assert shown["digit"] == "7" and shown["model"] == "cnn" and "% sure" in shown["text"]
+    assert page.locator("#pad .dn-live-bars i.winner").get_attribute("data-digit") == "7"
     assert page.locator("#pixels figure").count() == 2  # the input and the saliency map
     names = models.available()
     assert page.locator("#compare .dn-model").count() == len(names)
@@ -117,12 +128,15 @@ def test_undo_takes_back_the_last_stroke(page):
     page.wait_for_selector("#headline .prompt")
 
 
-def test_the_chart_moves_while_the_pen_moves(page):
-    """A slow stroke (about 1.5 s): the bars change several times before the pen is lifted."""
+def test_the_answer_moves_while_the_pen_moves(page):
+    """A slow stroke (about 1.5 s): the readout under the pad answers several drawings before the pen is lifted,
+    each a different stage of the stroke, and its bars change."""
     clear(page)
-    page.evaluate("""() => { window.__charts = new Set();
-      new MutationObserver(() => window.__charts.add(document.querySelector('#chart .dn-chart')?.innerHTML))
-        .observe(document.querySelector('#chart'), {subtree: true, childList: true, characterData: true}); }""")
+    page.evaluate("""() => { window.__seqs = new Set(); window.__bars = new Set();
+      const o = document.querySelector('#pad .dn-live');
+      new MutationObserver(() => { window.__seqs.add(o.dataset.seq);
+          window.__bars.add([...o.querySelectorAll('i')].map((b) => b.style.height).join()); })
+        .observe(o, {subtree: true, attributes: true}); }""")
     start = to_page(page, -60, -90)
     page.mouse.move(*start)
     page.mouse.down()
@@ -130,9 +144,10 @@ def test_the_chart_moves_while_the_pen_moves(page):
         t = i / 30
         page.mouse.move(*to_page(page, -60 + 40 * t - 30 * t * t, -90 + 180 * t))
         page.wait_for_timeout(50)
-    during = page.evaluate("() => window.__charts.size")
+    answered, bars = page.evaluate("() => [window.__seqs.size, window.__bars.size]")
     page.mouse.up()
-    assert during >= 3, f"the chart changed {during} times during the stroke"
+    assert answered >= 3 and bars >= 3, f"{answered} drawings answered, {bars} different bars during the stroke"
+    settles_on(page, readout(page)["digit"])  # the pen-up event's full answer agrees with the readout
 
 
 def test_the_switch_of_network_reruns_the_drawing(page):
@@ -142,6 +157,7 @@ def test_the_switch_of_network_reruns_the_drawing(page):
     for model in models.available():
         page.click(f"#model label:has(input[value='{model}'])")
         page.wait_for_selector(f"#headline .dn-head[data-model='{model}']")
+        page.wait_for_selector(f"#pad .dn-live[data-model='{model}']")  # the readout follows the choice
         assert re.fullmatch(r"\d", shown_digit(page))
         assert page.locator("#chart .bar").count() == 10
 
@@ -194,8 +210,9 @@ def test_a_finger_draws_on_a_phone_and_the_answer_stays_in_view(chromium, server
         touch(page, SEVEN)
         settles_on(page, "7")
         assert page.evaluate("() => window.scrollY") == before, "the finger scrolled the page instead of drawing"
+        assert readout(page)["digit"] == "7"
         assert in_view(page, "#pad canvas")
-        assert in_view(page, "#headline .digit") and in_view(page, "#chart .dn-chart")
+        assert in_view(page, "#pad .dn-live-digit") and in_view(page, "#pad .dn-live-bars")
         if os.environ.get("DIGITNET_SCREENSHOT"):
             page.screenshot(path=str(Path(os.environ["DIGITNET_SCREENSHOT"]).with_name("screenshot_phone.png")))
     finally:

@@ -130,6 +130,7 @@ class Api:
     def __init__(self, server: Server, headers: dict | None = None, timeout: float = 120.0) -> None:
         self.server = server
         self.http = httpx.Client(base_url=server.url.rstrip("/"), timeout=timeout, headers=headers or {})
+        self.pad: int | None = None  # the drawing pad's component id, for its live function
 
     def close(self) -> None:
         self.http.close()
@@ -164,6 +165,14 @@ class Api:
                     return Answer("refused", str(message)[:200]) if message else Answer("unclear", "error, no message")
         return Answer("unclear", "the stream ended without a result")
 
+    def live(self, value, session: str | None = None, body: bytes | None = None) -> httpx.Response:
+        """What the pad sends while the pen moves: POST /gradio_api/component_server, function `live`."""
+        if body is None:
+            self.pad = self.pad if self.pad is not None else component_id(self, "pad")
+            body = json.dumps(live_body(value, self.pad, session or uuid.uuid4().hex)).encode()
+        headers = {"content-type": "application/json"}
+        return self.http.post("/gradio_api/component_server/", content=body, headers=headers)
+
     def call(self, api: str, data: list, session: str | None = None, body: bytes | None = None) -> Answer:
         try:
             r = self.submit(api, data, session, body)
@@ -172,6 +181,20 @@ class Api:
         if r.status_code != 200:
             return refused(r)
         return self.result(api, r.json()["event_id"])
+
+
+def live_body(value, pad: int, session: str) -> dict:
+    return {"data": value, "component_id": pad, "fn_name": "live", "session_hash": session}
+
+
+def live_answer(r: httpx.Response) -> Answer:
+    """The live function's reply as an Answer: the digit, its error message, or the HTTP refusal."""
+    if r.status_code != 200:
+        return refused(r)
+    reply = r.json()
+    if reply.get("error"):
+        return Answer("refused", reply["error"][:200])
+    return Answer("answer", summary(reply.get("answer")))
 
 
 def refused(r: httpx.Response) -> Answer:
@@ -470,6 +493,45 @@ def slow_valid_image(side: int = 5000) -> bytes:
     return encode(Image.eval(img, lambda v: 255 - v), "PNG")
 
 
+def huge_json_live(ctx: Context, scale: float) -> Answer:
+    """Millions of points to the pad's live function, which skips the queue."""
+    points = int(2_000_000 * scale)
+    stroke = ",".join(f"{100 + i % 80}.5" for i in range(2 * points))
+    pad = component_id(ctx.api, "pad")
+    body = json.dumps(live_body({"strokes": [[0]], "width": 20, "model": "cnn"}, pad, uuid.uuid4().hex))
+    body = body.replace("[[0]]", f"[[{stroke}]]")
+    answer = live_answer(ctx.api.live(None, body=body.encode()))
+    return Answer(answer.kind, f"{len(body) / 2**20:.0f} MB body: {answer.text}")
+
+
+def deep_json_live(ctx: Context, scale: float) -> Answer:
+    """Deeply nested JSON as the live function's drawing: 900 levels."""
+    return live_answer(ctx.api.live({"strokes": nested(900), "width": 20, "model": "cnn"}))
+
+
+def live_flood(ctx: Context, scale: float) -> Answer:
+    """One client sends 400 live predictions of the largest drawing allowed (100 strokes, 5,000 points), 16 at a
+    time; then another client sends one. Each client may have LIVE_PER_CLIENT running at once."""
+    attacker = Api(ctx.server, headers={"X-Forwarded-For": "203.0.113.67"})
+    victim = Api(ctx.server, headers={"X-Forwarded-For": "198.51.100.8"})
+    try:
+        rng = np.random.default_rng(0)
+        big = {"strokes": [rng.uniform(20, 260, 100).round(1).tolist() for _ in range(100)], "width": 20,
+               "model": "cnn"}  # fmt: skip
+        count = max(16, int(400 * scale))
+        with ThreadPoolExecutor(16) as pool:
+            codes = list(pool.map(lambda i: attacker.live(big | {"seq": i}).status_code, range(count)))
+        t0 = time.perf_counter()
+        answer = live_answer(victim.live(pad_value() | {"model": "cnn"}))
+        waited = time.perf_counter() - t0
+        answered = sum(c == 200 for c in codes)
+        return Answer(answer.kind, f"other client: {answer.text} after {waited:.2f} s; flooder: {answered} of "
+                      f"{count} answered, the rest HTTP {sorted({c for c in codes if c != 200})}")  # fmt: skip
+    finally:
+        attacker.close()
+        victim.close()
+
+
 def queue_flood(ctx: Context, scale: float) -> Answer:
     """One client (one address) sends 80 slow, valid requests at once; then another client sends one /classify.
     Before: the first fills the queue (64) and the other gets 'Queue is full'."""
@@ -521,12 +583,15 @@ ATTACKS: dict[str, Callable[[Context, float], Answer]] = {
     "http URL file object as /switch_model's model": url_path_attack("switch_model"),
     "2,000,000 points to /draw (JSON body)": huge_json_draw,
     "deeply nested JSON to /draw": deep_json_draw,
+    "2,000,000 points to the pad's live function (JSON body)": huge_json_live,
+    "deeply nested JSON to the pad's live function": deep_json_live,
     "direct POST /gradio_api/run/classify": direct_run,
     "Gradio's /gradio_api/upload: many files, big files, big field": upload_flood,
     "Gradio's /gradio_api/file= route": file_route,
     "2,000 events, each a new session": session_flood,
     "3,000 /draw results never read": unread_results,
     "one client sends 80 slow requests, another one": queue_flood,
+    "one client sends 400 live predictions, 16 at a time, another one": live_flood,
 }
 
 
