@@ -23,6 +23,7 @@ import torch
 
 from digitnet import explore, models
 from digitnet.lab.data import load_mnist
+from digitnet.lab.exploring import flagged, fool_cases, mean
 from digitnet.lab.serving import machine
 from digitnet.predict import Predictor
 
@@ -39,11 +40,6 @@ def seconds(fn, runs: int) -> tuple[str, object]:
     fn()
     wall, cpu, outs = zip(*(timed(fn) for _ in range(runs)), strict=True)
     return f"{statistics.median(wall):.2f} / {statistics.median(cpu):.2f}", outs[-1]
-
-
-def flagged(preds) -> str:
-    verdicts = [p.not_a_digit for p in preds]
-    return "no verdict" if None in verdicts else f"{sum(verdicts)}/{len(verdicts)}"
 
 
 def fooling(p: Predictor, cases: list[tuple[np.ndarray, int]]) -> tuple[str, list[explore.FoolResult]]:
@@ -64,9 +60,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     x, y = load_mnist(train=False)
-    rng = np.random.default_rng(0)
-    picks = rng.choice(len(x), args.digits, replace=False)
-    cases = [(x[i].numpy() / 255, int((y[i] + rng.integers(1, 10)) % 10)) for i in picks]
+    cases = fool_cases(x, y, args.digits, seed=0)
     print(f"machine: {machine()}; torch {torch.__version__}, {torch.get_num_threads()} thread, device {args.device}")
     speed, outcome = [], []
     for name in models.available(required=True):
@@ -79,8 +73,8 @@ def main() -> None:
         outcome.append(
             f"| {name} | {100 * plain.min_confidence:.3f}% | {flagged([d.prediction for d in plain.dreams])} "
             f"| {100 * reg.min_confidence:.1f}% | {flagged([d.prediction for d in reg.dreams])} "
-            f"| {len(ok)}/{len(fooled)} | {_mean(r.l2 for r in ok):.2f} | {_mean(r.linf for r in ok):.2f} "
-            f"| {_mean(r.pixels_changed for r in ok):.0f} | {100 * _mean(r.confidence for r in ok):.2f}% "
+            f"| {len(ok)}/{len(fooled)} | {mean(r.l2 for r in ok):.2f} | {mean(r.linf for r in ok):.2f} "
+            f"| {mean(r.pixels_changed for r in ok):.0f} | {100 * mean(r.confidence for r in ok):.2f}% "
             f"| {flagged([r.after for r in ok])} | {flagged([r.before for r in fooled])} |"
         )
         print(f"{name} done", flush=True)
@@ -94,11 +88,6 @@ def main() -> None:
     )
     print("\n".join(outcome))
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
-
-
-def _mean(values) -> float:
-    v = list(values)
-    return sum(v) / len(v) if v else float("nan")
 
 
 if __name__ == "__main__":

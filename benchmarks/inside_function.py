@@ -3,8 +3,9 @@
     DIGITNET_DATA=../shared/data .venv/bin/python -m benchmarks.inside_function [--runs 300]
 
 One thread, as the app runs on a CPU. "decode+preprocess+cnn" is an uploaded PNG file to the CNN's
-Prediction; "app handler" is the page's function for a drawing on the pad (one live update) and for an upload
-(every network, saliency and the views' data).
+Prediction; "app handler" is the page's function for the pad's live readout (one live update: strokes -> the
+selected network's answer), for the pen-up drawing event and for an upload (every network, saliency and the views'
+data).
 "batched" is the CNN's per-image cost when N images share one forward pass (what Gradio batch=True would buy).
 """
 
@@ -54,6 +55,8 @@ def main() -> None:
         "cnn inference (one image)": lambda: cnn.predict_arrays([x]),
         "decode+preprocess+cnn": lambda: cnn.predict_arrays([preprocess(path)]),
         "pad drawing -> 28x28 (render + preprocess)": lambda: to_input(drawing),
+        "live update (strokes -> the selected network's answer)": lambda: h.live(drawing | {"model": "cnn"}),
+        "live update, cnn_oe": lambda: h.live(drawing | {"model": "cnn_oe"}),
         "app handler, /draw (strokes -> every network -> views' data)": lambda: h.draw(drawing, "cnn"),
         "app handler, /upload (file -> every network -> views' data)": lambda: h.show(path, "cnn"),
     }

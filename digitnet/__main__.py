@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--ood", action="store_true", help="the out-of-distribution report for every model")
     ev.add_argument("--probe-n", type=int, help="--ood: images per probe family (default 1000)")
     ev.add_argument("--plots", help="--ood: folder for the PNG plots (default docs/)")
+    ev.add_argument("--fool-n", type=int, help="--ood: MNIST test digits fooled per network (default 50)")
     ca = sub.add_parser("calibrate", help="fit temperature, feature density and the not-a-digit threshold")
     ca.add_argument("--data-dir", help="MNIST folder (default: $DIGITNET_DATA, else ./data)")
     for q in (pr, ev, ca):

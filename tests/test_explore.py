@@ -150,3 +150,24 @@ def test_fool_when_already_the_target_changes_nothing(predictors, mnist_test):
 def test_fool_rejects_a_target_that_is_not_a_digit(predictors):
     with pytest.raises(ValueError, match="0-9"):
         explore.fool(predictors["cnn"], np.zeros((28, 28), np.float32), 10)
+
+
+def test_the_reports_fooling_cases_and_tables(predictors, mnist_test):
+    """digitnet/lab/exploring.py: seeded cases whose targets differ from their labels, and tables whose counts
+    are the verdicts of each network on the fooled images."""
+    from digitnet.lab import exploring
+
+    x, y = mnist_test
+    cases = exploring.fool_cases(x, y, 3, seed=5)
+    assert [t for _, t in cases] == [t for _, t in exploring.fool_cases(x, y, 3, seed=5)]
+    for img, target in cases:  # each case is a real test digit, sent toward another digit
+        [i] = (x.reshape(len(x), -1) == torch.from_numpy(np.round(img * 255)).reshape(-1)).all(1).nonzero()[0]
+        assert target != int(y[i])
+    mlp = {"mlp": predictors["mlp"]}
+    [done] = exploring.explore_all(mlp, cases)
+    assert all(f.success and f.after.digit == t for f, (_, t) in zip(done.fooled, cases, strict=True))
+    table = exploring.fooling_table([done], mlp).splitlines()
+    verdicts = sum(p.not_a_digit for p in predictors["mlp"].predict_arrays([f.image for f in done.fooled]))
+    assert table[2].startswith("| mlp | 3/3 |") and f"| {verdicts}/3 |" in table[2]
+    dreams = exploring.dreams_table([done], mlp).splitlines()
+    assert len(dreams) == 4 and dreams[2].startswith("| mlp | plain |")

@@ -19,13 +19,16 @@ import torch
 
 from digitnet import models, ood
 from digitnet.device import pick_device
+from digitnet.lab import exploring
 from digitnet.lab.calibrate import fit, forward
 from digitnet.lab.data import load_mnist, to_float, train_val_split
 from digitnet.lab.metrics import auroc, ece, fpr_at_95_tpr, reliability
 from digitnet.lab.probes import FAMILIES, HELDOUT_FAMILIES, TRAIN_FAMILIES, probe_images
 from digitnet.lab.strokes import pen_digit_images, stroke_digits
+from digitnet.predict import Predictor
 
 PROBE_N = 1000
+FOOL_N = 50  # MNIST test digits fooled per network (about 0.5 s each on one CPU core)
 PROBE_SEED = 20_000  # training outliers use the training seed, score selection 10_000
 PEN_PER_DIGIT = 20
 STROKE_N = 1000
@@ -230,6 +233,18 @@ def main(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     plot_confidence(results, out_dir / "ood_confidence.png")
     plot_reliability(results, out_dir / "ood_reliability.png")
-    print(f"wrote {out_dir / 'ood_confidence.png'} and {out_dir / 'ood_reliability.png'} "
+    n_fool = getattr(args, "fool_n", None) or FOOL_N
+    predictors = {m: Predictor(m, device) for m in names}
+    explored = exploring.explore_all(predictors, exploring.fool_cases(xte, yte, n_fool, seed=PROBE_SEED))
+    print(f"## What each network thinks a digit looks like\n\nThe ten inputs each network is most sure are 0-9 "
+          f"(digitnet.explore.dream, seeded), and how many of them each network's verdict flags:\n\n"
+          f"{exploring.dreams_table(explored, predictors)}\n")
+    print(f"## Fooling\n\n{n_fool} MNIST test digits, each changed (digitnet.explore.fool) until the network says a "
+          f"seeded random other digit with >= 99%; every network's verdict on the fooled images:\n\n"
+          f"{exploring.fooling_table(explored, predictors)}\n")
+    exploring.plot_dreams(explored, out_dir / "ood_dreams.png")
+    exploring.plot_fooled(explored, out_dir / "ood_fooled.png")
+    print(f"wrote {out_dir / 'ood_dreams.png'}, {out_dir / 'ood_fooled.png'}, {out_dir / 'ood_confidence.png'} and "
+          f"{out_dir / 'ood_reliability.png'} "
           f"({time.perf_counter() - t0:.0f}s on {device}; families: {len(FAMILIES)})")  # fmt: skip
     return 0
