@@ -142,8 +142,21 @@ const why = (a) => {
   return line + (items ? `<details class="dn-scores"><summary>All scores</summary><ul>${items}</ul></details>` : "");
 };
 const prompt = `<div class="dn-head"><span class="prompt">PROMPT</span></div>`;
-const cells = (rgb) => rgb.map((c) => `<i style="background:rgb(${c})"></i>`).join("");
-const grid = (rgb, cls = "") => `<div class="frame ${cls}"><div class="cells">${cells(rgb)}</div></div>`;
+// A 28x28 image ("r,g,b" per pixel, row by row) as one <img>: a 24-bit BMP in a data: URL (one element, not 784).
+const bmp = (rgb) => {
+  const w = 28, row = 3 * w, size = 54 + row * w, b = new Uint8Array(size), v = new DataView(b.buffer);
+  b[0] = 66; b[1] = 77; v.setUint32(2, size, true); v.setUint32(10, 54, true); v.setUint32(14, 40, true);
+  v.setInt32(18, w, true); v.setInt32(22, w, true); v.setUint16(26, 1, true); v.setUint16(28, 24, true);
+  v.setUint32(34, row * w, true);
+  rgb.forEach((c, i) => {
+    const [r, g, bl] = String(c).split(",").map(Number), o = 54 + (w - 1 - Math.floor(i / w)) * row + (i % w) * 3;
+    b[o] = bl; b[o + 1] = g; b[o + 2] = r;  // rows bottom-up, blue first
+  });
+  let text = "";
+  for (const x of b) text += String.fromCharCode(x);
+  return `data:image/bmp;base64,${btoa(text)}`;
+};
+const grid = (rgb, cls = "") => `<div class="frame ${cls}"><img class="cells" alt="" src="${bmp(rgb)}"></div>`;
 const grey = (levels) => levels.map((g) => `${g},${g},${g}`);
 """.replace("PROMPT", PROMPT)
 
@@ -240,8 +253,7 @@ CSS = """
 .dn-pixels figure { margin: 0; }
 .frame { position: relative; width: 196px; height: 196px; }
 .frame.small { width: 112px; height: 112px; }
-.cells { display: grid; grid-template-columns: repeat(28, 1fr); width: 100%; height: 100%; }
-.cells i { display: block; }
+.cells { display: block; width: 100%; height: 100%; image-rendering: pixelated; }
 .frame::after { content: ""; position: absolute; inset: 0; pointer-events: none;
   background-image: linear-gradient(to right, rgba(128,128,128,.35) 1px, transparent 1px),
     linear-gradient(to bottom, rgba(128,128,128,.35) 1px, transparent 1px);

@@ -106,6 +106,13 @@ def test_draw_a_one_and_a_seven(page):
     assert shown["digit"] == "7" and shown["model"] == "cnn" and "% sure" in shown["text"]
     assert page.locator("#pad .dn-live-bars i.winner").get_attribute("data-digit") == "7"
     assert page.locator("#pixels figure").count() == 2  # the input and the saliency map
+    seen = page.eval_on_selector("#pixels figure.seen img", """(img) => { const c = document.createElement('canvas');
+      c.width = c.height = 28; const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+      return [...g.getImageData(0, 0, 28, 28).data]; }""")
+    rgba = [seen[i : i + 4] for i in range(0, len(seen), 4)]
+    assert all(r == g == b and a == 255 for r, g, b, a in rgba)  # grey levels, as the network sees them
+    rows = [sum(p[0] for p in rgba[28 * y : 28 * y + 28]) for y in range(28)]
+    assert max(rows[:10]) > 3 * max(rows[24:] + [1])  # a 7: the bar at the top, upright
     names = models.available()
     assert page.locator("#compare .dn-model").count() == len(names)
     assert page.locator("#compare .bar").count() == 10 * len(names)
@@ -169,7 +176,8 @@ def test_the_network_dreams_digits_and_is_fooled(page):
     page.click("#dream-button")
     page.wait_for_selector("#dreams .dn-dream >> nth=9")
     assert page.locator("#dreams .dn-dream").count() == 10
-    assert page.locator("#dreams .dn-dream .cells i").count() == 10 * 784
+    assert page.locator("#dreams .dn-dream img.cells").count() == 10
+    assert page.eval_on_selector("#dreams .dn-dream img.cells", "(i) => [i.naturalWidth, i.naturalHeight]") == [28, 28]
     page.click("#fool-button")  # "make it say" 3 by default
     page.wait_for_selector("#fooled .dn-fool[data-success='true']")
     assert page.locator("#fooled .bar.winner").get_attribute("data-digit") == "3"
