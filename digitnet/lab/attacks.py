@@ -521,8 +521,9 @@ def live_flood(ctx: Context, scale: float) -> Answer:
         count = max(16, int(400 * scale))
         with ThreadPoolExecutor(16) as pool:
             codes = list(pool.map(lambda i: attacker.live(big | {"seq": i}).status_code, range(count)))
+        victim.pad, seven = attacker.pad, pad_value() | {"model": "cnn"}  # the pad's id: from the page's config
         t0 = time.perf_counter()
-        answer = live_answer(victim.live(pad_value() | {"model": "cnn"}))
+        answer = live_answer(victim.live(seven))
         waited = time.perf_counter() - t0
         answered = sum(c == 200 for c in codes)
         return Answer(answer.kind, f"other client: {answer.text} after {waited:.2f} s; flooder: {answered} of "
