@@ -53,27 +53,40 @@ PHASES = """(end) => { const ups = performance.getEntriesByType("resource").filt
   return [first.startTime - end, last.responseEnd - first.startTime, window.__updated - last.responseEnd]; }"""
 
 
+def open_pad(page, url: str, *scripts: tuple[str, object]) -> tuple[float, float]:
+    """Load the page, let it settle, run the watching scripts; the pad's centre on the page."""
+    page.goto(url)
+    page.wait_for_selector(CANVAS)
+    page.wait_for_timeout(1000)
+    for script, arg in scripts:
+        page.evaluate(script, arg)
+    box = page.locator(CANVAS).first.bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def stroke_then_lift(page, centre: tuple[float, float], stroke: list, before_up: str):
+    """Draw the stroke with the mouse; evaluate `before_up` in the page just before lifting the pen, return it."""
+    cx, cy = centre
+    page.mouse.move(cx + stroke[0][0], cy + stroke[0][1])
+    page.mouse.down()
+    for dx, dy in stroke[1:]:
+        page.mouse.move(cx + dx, cy + dy, steps=6)
+    value = page.evaluate(before_up)
+    page.mouse.up()
+    return value
+
+
 def measure(page, url: str, watch: str, script: list, quiet_ms: float = 2000) -> tuple[list[float], list]:
     """Per stroke: seconds from the stroke's end to the output's last update, and where they went (PHASES).
 
     The sketchpad may also send the drawing while the stroke is under way, so the output can change more
     than once; the stroke counts as answered when neither the output nor an upload has moved for quiet_ms.
     """
-    page.goto(url)
-    page.wait_for_selector(CANVAS)
-    page.wait_for_timeout(1000)
-    page.evaluate(WATCH, watch)
-    box = page.locator(CANVAS).first.bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    centre = open_pad(page, url, (WATCH, watch))
     times, phases = [], []
     for stroke in script:
         page.evaluate("() => { window.__updated = null; performance.clearResourceTimings(); }")
-        page.mouse.move(cx + stroke[0][0], cy + stroke[0][1])
-        page.mouse.down()
-        for dx, dy in stroke[1:]:
-            page.mouse.move(cx + dx, cy + dy, steps=6)
-        end = page.evaluate("() => performance.now()")
-        page.mouse.up()
+        end = stroke_then_lift(page, centre, stroke, "() => performance.now()")
         page.wait_for_function(SETTLED, arg=quiet_ms, polling=100, timeout=30_000)
         times.append((page.evaluate("() => window.__updated") - end) / 1e3)
         phases.append(page.evaluate(PHASES, end))
@@ -84,27 +97,17 @@ READOUT = """() => { window.__answered = {}; const o = document.querySelector(".
   new MutationObserver(() => { window.__answered[o.dataset.seq] ??= performance.now(); })
     .observe(o, {attributes: true, attributeFilter: ["data-seq"]}); }"""
 ANSWERED = "(n) => window.__answered[n] ?? null"
+ASKED = "() => [performance.now(), +document.querySelector('.dn-live').dataset.asked]"
 
 
 def measure_readout(page, url: str, watch: str, script: list, quiet_ms: float = 2000) -> tuple[list, list]:
-    """Per stroke: seconds from the stroke's end to the readout's answer for the finished drawing, and to the
-    queued event's last change of "what the network sees" (the full views)."""
-    page.goto(url)
-    page.wait_for_selector(CANVAS)
-    page.wait_for_timeout(1000)
-    page.evaluate(READOUT)
-    page.evaluate(WATCH, watch)
-    box = page.locator(CANVAS).first.bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    """Per stroke: seconds from the stroke's end to the readout's answer for the finished drawing (the first one
+    asked after it), and to the queued event's last change of "what the network sees" (the full views)."""
+    centre = open_pad(page, url, (READOUT, None), (WATCH, watch))
     readout, full = [], []
     for stroke in script:
         page.evaluate("() => { window.__updated = null; }")
-        page.mouse.move(cx + stroke[0][0], cy + stroke[0][1])
-        page.mouse.down()
-        for dx, dy in stroke[1:]:
-            page.mouse.move(cx + dx, cy + dy, steps=6)
-        end, asked = page.evaluate("() => [performance.now(), +document.querySelector('.dn-live').dataset.asked]")
-        page.mouse.up()
+        end, asked = stroke_then_lift(page, centre, stroke, ASKED)
         done = page.wait_for_function(ANSWERED, arg=asked + 1, polling=10, timeout=30_000).json_value()
         readout.append((done - end) / 1e3)
         page.wait_for_function(SETTLED, arg=quiet_ms, polling=100, timeout=30_000)

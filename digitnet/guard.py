@@ -195,24 +195,22 @@ class Guard:
             self._remember(session, key)
         elif route.startswith("call/"):  # Gradio makes the event's id its session: read it from the response
             send = self._event_id_to(send, key)
-        self.joining[key] += 1
-        try:
-            await self.app(scope, replay, send)
-        finally:
-            self.joining[key] -= 1
-            if self.joining[key] <= 0:
-                del self.joining[key]
+        await self._while_counted(self.joining, key, scope, replay, send)
 
     async def _live(self, scope, receive, send, key: str) -> None:
         if self.live[key] >= LIVE_PER_CLIENT:
             return await _reply(send, 429, f"at most {LIVE_PER_CLIENT} live predictions at once per client", retry=True)
-        self.live[key] += 1
+        await self._while_counted(self.live, key, scope, receive, send)
+
+    async def _while_counted(self, counter: collections.Counter[str], key: str, scope, receive, send) -> None:
+        """Pass the request on, counted in `counter` under `key` until it is answered."""
+        counter[key] += 1
         try:
             await self.app(scope, receive, send)
         finally:
-            self.live[key] -= 1
-            if self.live[key] <= 0:
-                del self.live[key]
+            counter[key] -= 1
+            if counter[key] <= 0:
+                del counter[key]
 
     def _has_server_fns(self, scope: dict) -> bool:
         if self.server_fns is None:
