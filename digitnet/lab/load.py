@@ -1,4 +1,5 @@
-"""N concurrent clients against the served app through the page's real endpoints, every answer checked.
+"""N concurrent clients against the served app through the page's real endpoints, every answer checked: the pad's
+live prediction (a component server call), the pen-up /draw event, an /upload and /classify.
 
 Used by benchmarks/load_test.py and, in a short form, by tests/test_serving.py.
 """
@@ -13,7 +14,10 @@ from pathlib import Path
 
 from gradio_client import handle_file
 
-from digitnet.lab.serving import EXAMPLE_7, Server, requests, visitor
+from digitnet.lab.attacks import Api
+from digitnet.lab.serving import EXAMPLE_7, Server, forwarded_for, pad_value, requests, visitor
+
+LIVE = "live"  # the pad's live prediction: POST /gradio_api/component_server, not an event
 
 
 def names_seven(result) -> bool:
@@ -33,19 +37,29 @@ class Tally:
 
 def run_load(server: Server, clients: int, seconds: float, max_requests: int, folder: Path) -> Tally:
     """Bounded in time (seconds) and in count (max_requests in all)."""
-    calls = [*requests(folder).values(), ("/classify", (handle_file(str(EXAMPLE_7)), "cnn"))]
+    calls = [(LIVE, (pad_value() | {"model": "cnn"},)), *requests(folder).values(),
+             ("/classify", (handle_file(str(EXAMPLE_7)), "cnn"))]  # fmt: skip
     tally, lock = Tally(), threading.Lock()
     budget = itertools.count()
     deadline = time.monotonic() + seconds
 
     def work(i: int) -> None:
         client = server.client(visitor(i))  # each client its own visitor for the app's per-client limits
+        raw = Api(server, headers=forwarded_for(visitor(i)))
+
+        def call(api: str, args: tuple):
+            if api != LIVE:
+                return client.predict(*args, api_name=api)
+            r = raw.live(*args, session=f"load-{i}")
+            r.raise_for_status()
+            return r.json()["answer"]
+
         for api, args in itertools.islice(itertools.cycle(calls), i % len(calls), None):
             if time.monotonic() > deadline or next(budget) >= max_requests:
                 return
             t0 = time.perf_counter()
             try:
-                valid = names_seven(client.predict(*args, api_name=api))
+                valid = names_seven(call(api, args))
                 error = None
             except Exception as e:  # any failure is counted and reported, never raised
                 valid, error = False, f"{api}: {type(e).__name__}: {e}"
