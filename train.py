@@ -32,8 +32,6 @@ from digitnet.device import pick_device
 from digitnet.lab.data import load_mnist, to_float, train_val_split
 from digitnet.lab.recipes import RECIPES, Recipe
 
-OE_WEIGHT = 0.5  # Hendrycks et al. 2019: loss += 0.5 * CE(outliers, uniform)
-
 
 def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Random small affine transforms (rotate +-10 deg, scale +-10%, shift +-2 px), batched on the device."""
@@ -85,7 +83,7 @@ def train_epoch(
         logits = model(xb.contiguous(memory_format=torch.channels_last) if xb.dim() == 4 else xb)
         loss = F.cross_entropy(logits[: len(yb)], yb, label_smoothing=recipe.label_smoothing)
         if outliers is not None:
-            loss = loss + OE_WEIGHT * -F.log_softmax(logits[len(yb) :], 1).mean()
+            loss = loss + recipe.oe_weight * -F.log_softmax(logits[len(yb) :], 1).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -221,7 +219,7 @@ def run(
 
 
 # Recipe fields with a command-line flag (--batch-size sets batch_size, ...); the others only change in recipes.py.
-FLAGS = ("epochs", "batch_size", "lr", "seed", "limit", "label_smoothing", "stroke_share")
+FLAGS = ("epochs", "batch_size", "lr", "seed", "limit", "label_smoothing", "stroke_share", "oe_weight")
 
 
 def command_line(recipe: Recipe) -> str | None:
@@ -249,6 +247,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, help="train on only the first N training images (quick experiments)")
     p.add_argument("--label-smoothing", type=float)
     p.add_argument("--stroke-share", type=float, help="share of digits shown re-drawn with straight strokes")
+    p.add_argument("--oe-weight", type=float, help="weight of the outliers' loss (outlier exposure)")
     p.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
     p.add_argument("--no-calibrate", action="store_true", help="skip fitting the out-of-distribution scores")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -15,15 +15,26 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from digitnet import models, ood
 from digitnet.device import pick_device
+from digitnet.drawing import render
 from digitnet.lab import exploring
 from digitnet.lab.calibrate import fit, forward
 from digitnet.lab.data import load_mnist, to_float, train_val_split
 from digitnet.lab.metrics import auroc, ece, fpr_at_95_tpr, reliability
-from digitnet.lab.probes import FAMILIES, HELDOUT_FAMILIES, TRAIN_FAMILIES, probe_images
+from digitnet.lab.probes import (
+    FAMILIES,
+    HELDOUT_DOODLES,
+    HELDOUT_FAMILIES,
+    TRAIN_DOODLES,
+    TRAIN_FAMILIES,
+    doodle_images,
+    doodle_strokes,
+    probe_images,
+)
 from digitnet.lab.strokes import pen_digit_images, stroke_digits
 from digitnet.predict import Predictor
 
@@ -209,6 +220,34 @@ def plot_reliability(results: list[Result], path: Path) -> None:
 # --- entry point --------------------------------------------------------------------------------------------
 
 
+def plot_doodles(path: Path, per_kind: int = 4, seed: int = 7) -> None:
+    """Every doodle kind: `per_kind` as drawn on the pad (dark ink on white), then as the network sees them."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = [TRAIN_DOODLES, HELDOUT_DOODLES]
+    rows = max(map(len, groups))
+    fig, axes = plt.subplots(rows, 4 * per_kind, figsize=(16, 1.05 * rows), squeeze=False)
+    for g, kinds in enumerate(groups):
+        for r, kind in enumerate(kinds):
+            rng = np.random.default_rng([seed, r, g])
+            seen = doodle_images(kind, per_kind, seed=seed)
+            row = axes[r, 2 * per_kind * g : 2 * per_kind * (g + 1)]
+            for c in range(per_kind):
+                row[c].imshow(255 - render(*doodle_strokes(kind, rng)), cmap="gray", vmin=0, vmax=255)
+                row[per_kind + c].imshow(seen[c, 0], cmap="gray", vmin=0, vmax=1)
+            row[0].set_ylabel(kind, fontsize=9)
+    for ax in axes.ravel():
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.suptitle("Doodles, training kinds (left) and held-out kinds (right): four as drawn on the pad, then as the "
+                 "network sees them")  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(path, dpi=55)
+    plt.close(fig)
+
+
 def report(results: list[Result]) -> str:
     parts = ["## Summary", summary_table(results), "## Mean top confidence", confidence_table(results),
              "## The verdict", verdict_table(results),
@@ -243,8 +282,9 @@ def main(args: argparse.Namespace) -> int:
           f"seeded random other digit with >= 99%; every network's verdict on the fooled images:\n\n"
           f"{exploring.fooling_table(explored, predictors)}\n")
     exploring.plot_dreams(explored, out_dir / "ood_dreams.png")
+    plot_doodles(out_dir / "doodles.png")
     exploring.plot_fooled(explored, out_dir / "ood_fooled.png")
-    print(f"wrote {out_dir / 'ood_dreams.png'}, {out_dir / 'ood_fooled.png'}, {out_dir / 'ood_confidence.png'} and "
-          f"{out_dir / 'ood_reliability.png'} "
-          f"({time.perf_counter() - t0:.0f}s on {device}; families: {len(FAMILIES)})")  # fmt: skip
+    plots = ["doodles", "ood_dreams", "ood_fooled", "ood_confidence", "ood_reliability"]
+    print(f"wrote {', '.join(f'{p}.png' for p in plots)} in {out_dir} ({time.perf_counter() - t0:.0f}s on {device}; "
+          f"families: {len(FAMILIES)})")  # fmt: skip
     return 0
