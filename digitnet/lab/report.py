@@ -43,7 +43,7 @@ FOOL_N = 50  # MNIST test digits fooled per network (about 0.5 s each on one CPU
 PROBE_SEED = 20_000  # training outliers use the training seed, score selection 10_000
 PEN_PER_DIGIT = 20
 STROKE_N = 1000
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"  # the repository's docs/
 
 
 @dataclass
