@@ -640,18 +640,8 @@ def _doodle(rng: np.random.Generator, kinds: tuple[str, ...]) -> np.ndarray:
 def doodle_images(kind: str, n: int, seed: int = 0) -> torch.Tensor:
     """`n` doodles of one kind as network input (float N x 1 x 28 x 28), deterministic for (kind, seed)."""
     rng = np.random.default_rng([seed, 100 + list(DOODLES).index(kind)])
-    xs: list[np.ndarray] = []
-    for _ in range(20 * n + 20):
-        if len(xs) == n:
-            break
-        strokes, width = doodle_strokes(kind, rng)
-        try:
-            xs.append(preprocess_ink(render(strokes, width).astype(np.float32) / 255.0))
-        except InputError:
-            continue
-    if len(xs) < n:
-        raise RuntimeError(f"doodle {kind!r}: preprocessing rejected too many drawings")
-    return torch.from_numpy(np.stack(xs))[:, None]
+    return _prepared(n, lambda: preprocess_ink(render(*doodle_strokes(kind, rng)).astype(np.float32) / 255.0),
+                     f"doodle {kind!r}")  # fmt: skip
 
 
 def doodles(rng: np.random.Generator) -> np.ndarray:
@@ -695,20 +685,22 @@ def probe_images(name: str, n: int, seed: int = 0) -> torch.Tensor:
     """
     fam = FAMILIES[name]
     rng = np.random.default_rng([seed, list(FAMILIES).index(name)])
+    prepare = (preprocess_ink if fam.pad else preprocess) if fam.preprocessed else (lambda raw: raw)
+    return _prepared(n, lambda: prepare(fam.render(rng)), f"probe family {name!r}")
+
+
+def _prepared(n: int, make: Callable[[], np.ndarray], what: str) -> torch.Tensor:
+    """`n` images from `make` (28x28 network input each), skipping those preprocessing rejects (InputError)."""
     out: list[np.ndarray] = []
     for _ in range(20 * n + 20):
         if len(out) == n:
             break
-        raw = fam.render(rng)
-        if not fam.preprocessed:
-            out.append(raw)
-            continue
         try:
-            out.append(preprocess_ink(raw) if fam.pad else preprocess(raw))
+            out.append(make())
         except InputError:
             continue
     if len(out) < n:
-        raise RuntimeError(f"probe family {name!r}: preprocessing rejected too many renderings")
+        raise RuntimeError(f"{what}: preprocessing rejected too many renderings")
     return torch.from_numpy(np.stack(out).astype(np.float32)).reshape(n, 1, 28, 28)
 
 
