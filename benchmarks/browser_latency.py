@@ -60,6 +60,10 @@ def open_pad(page, url: str, *scripts: tuple[str, object]) -> tuple[float, float
     page.wait_for_timeout(1000)
     for script, arg in scripts:
         page.evaluate(script, arg)
+    return pad_centre(page)
+
+
+def pad_centre(page) -> tuple[float, float]:
     box = page.locator(CANVAS).first.bounding_box()
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
@@ -118,8 +122,7 @@ def measure_readout(page, url: str, watch: str, script: list, quiet_ms: float = 
 def live_updates(page, strokes: int = 5, quiet_ms: float = 2000) -> float:
     """Median number of updates while the pen moves, over slow 1.5 s strokes (30 moves, 50 ms apart): answers
     shown in the pad's readout (distinct drawings answered), or the baseline's output changes."""
-    box = page.locator(CANVAS).first.bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    cx, cy = pad_centre(page)
     counts = []
     for k in range(strokes):
         page.mouse.move(cx - 60 + 10 * k, cy - 90)

@@ -39,8 +39,8 @@ def fool(x, model: str, target: int) -> None:
 
 def live(request: dict | None) -> dict:
     """The pad's live readout, with a constant answer whose digit counts the calls."""
-    seq = request.get("seq") if isinstance(request, dict) else None
-    return {"seq": seq, "answer": show(None, request.get("model", "cnn") if isinstance(request, dict) else "cnn")[0]}
+    request = request if isinstance(request, dict) else {}
+    return {"seq": request.get("seq"), "answer": show(None, request.get("model", "cnn"))[0]}
 
 
 def classify(path, model: str = "cnn") -> dict:

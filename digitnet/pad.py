@@ -19,13 +19,14 @@ from digitnet.drawing import MAX_POINTS, PEN
 from digitnet.views import CANVAS
 
 GAP = 40  # ms: at most one live request per GAP while the pen moves (25 a second), and one in flight at a time
+PROMPT = "Draw a digit: the answer follows your pen."
 
 HTML = f"""
 <div class="dn-pad">
   <canvas width="{CANVAS}" height="{CANVAS}" aria-label="Drawing pad: draw one digit" role="img"></canvas>
   <div class="dn-live" data-seq="0" data-asked="0" aria-live="polite">
     <span class="dn-live-digit"></span>
-    <span class="dn-live-text">Draw a digit: the answer follows your pen.</span>
+    <span class="dn-live-text">{PROMPT}</span>
     <span class="dn-live-verdict"></span>
     <div class="dn-live-bars">BARS</div>
   </div>
@@ -70,7 +71,7 @@ let strokes = [], current = null, seq = 0;
 const points = () => strokes.reduce((n, s) => n + s.length / 2, 0);
 const ink = () => getComputedStyle(element).getPropertyValue("--body-text-color").trim() || "#000";
 const drawing = () => ({{ strokes: strokes.map((s) => s.slice()), width: PEN }});
-const PROMPT = "Draw a digit: the answer follows your pen.";
+const PROMPT = "{PROMPT}";
 const selected = () => document.querySelector("#model input:checked")?.value;
 
 function paint() {{

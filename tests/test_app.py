@@ -129,7 +129,7 @@ def api(server):
 
 
 def live(api, value, model: str = "cnn") -> dict:
-    r = api.live(value | {"model": model} if isinstance(value, dict) else value)
+    r = api.live(value | {"model": model})
     assert r.status_code == 200, r.text
     return r.json()
 

@@ -168,10 +168,15 @@ class Api:
     def live(self, value, session: str | None = None, body: bytes | None = None) -> httpx.Response:
         """What the pad sends while the pen moves: POST /gradio_api/component_server, function `live`."""
         if body is None:
-            self.pad = self.pad if self.pad is not None else component_id(self, "pad")
-            body = json.dumps(live_body(value, self.pad, session or uuid.uuid4().hex)).encode()
+            body = json.dumps(live_body(value, self.pad_id(), session or uuid.uuid4().hex)).encode()
         headers = {"content-type": "application/json"}
         return self.http.post("/gradio_api/component_server/", content=body, headers=headers)
+
+    def pad_id(self) -> int:
+        """The drawing pad's component id (read from /config once)."""
+        if self.pad is None:
+            self.pad = component_id(self, "pad")
+        return self.pad
 
     def call(self, api: str, data: list, session: str | None = None, body: bytes | None = None) -> Answer:
         try:
@@ -384,11 +389,15 @@ def url_path_attack(target: str) -> Callable[[Context, float], Answer]:
     return attack
 
 
+def _many_points(scale: float) -> str:
+    """2,000,000 x `scale` points as one stroke's JSON numbers (written directly: json.dumps would take long)."""
+    return ",".join(f"{100 + i % 80}.5" for i in range(2 * int(2_000_000 * scale)))
+
+
 def huge_json_draw(ctx: Context, scale: float) -> Answer:
     """Millions of points in one /draw: Gradio parses the whole JSON body before our limits run."""
-    points = int(2_000_000 * scale)
-    stroke = ",".join(f"{100 + i % 80}.5" for i in range(2 * points))
-    body = f'{{"data": [{{"strokes": [[{stroke}]], "width": 20}}, "cnn"], "session_hash": "{uuid.uuid4().hex}"}}'
+    data = f'[{{"strokes": [[{_many_points(scale)}]], "width": 20}}, "cnn"]'
+    body = f'{{"data": {data}, "session_hash": "{uuid.uuid4().hex}"}}'
     answer = ctx.api.call("draw", [], body=body.encode())
     return Answer(answer.kind, f"{len(body) / 2**20:.0f} MB body: {answer.text}")
 
@@ -495,11 +504,8 @@ def slow_valid_image(side: int = 5000) -> bytes:
 
 def huge_json_live(ctx: Context, scale: float) -> Answer:
     """Millions of points to the pad's live function, which skips the queue."""
-    points = int(2_000_000 * scale)
-    stroke = ",".join(f"{100 + i % 80}.5" for i in range(2 * points))
-    pad = component_id(ctx.api, "pad")
-    body = json.dumps(live_body({"strokes": [[0]], "width": 20, "model": "cnn"}, pad, uuid.uuid4().hex))
-    body = body.replace("[[0]]", f"[[{stroke}]]")
+    body = json.dumps(live_body({"strokes": [[0]], "width": 20, "model": "cnn"}, ctx.api.pad_id(), uuid.uuid4().hex))
+    body = body.replace("[[0]]", f"[[{_many_points(scale)}]]")
     answer = live_answer(ctx.api.live(None, body=body.encode()))
     return Answer(answer.kind, f"{len(body) / 2**20:.0f} MB body: {answer.text}")
 
@@ -521,7 +527,7 @@ def live_flood(ctx: Context, scale: float) -> Answer:
         count = max(16, int(400 * scale))
         with ThreadPoolExecutor(16) as pool:
             codes = list(pool.map(lambda i: attacker.live(big | {"seq": i}).status_code, range(count)))
-        victim.pad, seven = attacker.pad, pad_value() | {"model": "cnn"}  # the pad's id: from the page's config
+        victim.pad, seven = attacker.pad_id(), pad_value() | {"model": "cnn"}  # the id: from the page's config
         t0 = time.perf_counter()
         answer = live_answer(victim.live(seven))
         waited = time.perf_counter() - t0
