@@ -80,7 +80,8 @@ def train_epoch(
             xb = torch.cat([xb, outliers[oidx]])
         if recipe.augment:
             xb = augment(xb, gen)
-        logits = model(xb.contiguous(memory_format=torch.channels_last) if xb.dim() == 4 else xb)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=recipe.bf16):
+            logits = model(xb.contiguous(memory_format=torch.channels_last) if xb.dim() == 4 else xb).float()
         loss = F.cross_entropy(logits[: len(yb)], yb, label_smoothing=recipe.label_smoothing)
         if outliers is not None:
             loss = loss + recipe.oe_weight * -F.log_softmax(logits[len(yb) :], 1).mean()
@@ -145,7 +146,7 @@ def prepare(recipe: Recipe, device: torch.device, data_dir: str | None = None):
     `recipe.epochs`, and the generator that draws the batches, augmentation, stroke swaps and outliers."""
     torch.manual_seed(recipe.seed)
     data = load_data(recipe, device, data_dir)
-    model = models.build(recipe.architecture).to(device)
+    model = recipe.build().to(device)
     if isinstance(model, models.CNN):
         model = model.to(memory_format=torch.channels_last)
     gen = torch.Generator(device=device).manual_seed(recipe.seed)
@@ -219,7 +220,14 @@ def run(
 
 
 # Recipe fields with a command-line flag (--batch-size sets batch_size, ...); the others only change in recipes.py.
-FLAGS = ("epochs", "batch_size", "lr", "seed", "limit", "label_smoothing", "stroke_share", "oe_weight")
+FLAGS = ("epochs", "batch_size", "lr", "seed", "limit", "label_smoothing", "stroke_share", "oe_weight", "width", "bf16")
+
+
+def _flag(name: str, value) -> str:
+    flag = name.replace("_", "-")
+    if isinstance(value, bool):
+        return f" --{flag}" if value else f" --no-{flag}"
+    return f" --{flag} {value}"
 
 
 def command_line(recipe: Recipe) -> str | None:
@@ -230,7 +238,7 @@ def command_line(recipe: Recipe) -> str | None:
     changed = [f.name for f in dataclasses.fields(Recipe) if getattr(recipe, f.name) != getattr(base, f.name)]
     if any(name not in FLAGS for name in changed):
         return None
-    flags = "".join(f" --{name.replace('_', '-')} {getattr(recipe, name)}" for name in changed)
+    flags = "".join(_flag(name, getattr(recipe, name)) for name in changed)
     return f"python train.py --model {recipe.model}{flags}"
 
 
@@ -248,6 +256,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--label-smoothing", type=float)
     p.add_argument("--stroke-share", type=float, help="share of digits shown re-drawn with straight strokes")
     p.add_argument("--oe-weight", type=float, help="weight of the outliers' loss (outlier exposure)")
+    p.add_argument("--width", type=int, help="channels of the CNN's first layer")
+    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, help="bfloat16 autocast while training")
     p.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
     p.add_argument("--no-calibrate", action="store_true", help="skip fitting the out-of-distribution scores")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -30,11 +30,12 @@ def _quick(name: str = "mlp", **changes) -> Recipe:
     return dataclasses.replace(RECIPES[name], **changes)
 
 
-def test_short_training_run_lowers_the_loss(mnist_test):
+@pytest.mark.parametrize("changes", [{}, dict(width=16, bf16=True)], ids=["cnn", "cnn-width16-bf16"])
+def test_short_training_run_lowers_the_loss(mnist_test, changes):
     torch.manual_seed(0)
     x, y = _subset(mnist_test)
-    recipe = _quick("cnn", epochs=3)
-    model = models.build(recipe.architecture)
+    recipe = _quick("cnn", epochs=3, **changes)
+    model = recipe.build()
     opt, sched = train.make_optimizer(model, recipe, recipe.epochs * (len(x) // recipe.batch_size))
     before = _loss(model, x, y)
     gen = torch.Generator().manual_seed(0)
@@ -83,12 +84,24 @@ def test_command_line_flags_override_the_recipe(tmp_path):
 def test_recipes_are_data():
     for name, recipe in RECIPES.items():
         assert recipe.model == name and recipe.architecture in models.ARCHITECTURES
-        assert isinstance(models.build(recipe.architecture), models.ARCHITECTURES[name])
+        assert isinstance(recipe.build(), models.ARCHITECTURES[recipe.architecture])
     assert [name for name, r in RECIPES.items() if r.outlier_exposure] == ["cnn_oe"]
     with pytest.raises(dataclasses.FrozenInstanceError):
         RECIPES["cnn"].epochs = 1  # type: ignore[misc]
     with pytest.raises(ValueError, match="optimizer"):
         _quick("cnn", optimizer="adam")
+    assert models.n_params(_quick("cnn", width=16).build()) < models.n_params(RECIPES["cnn"].build()) / 3
+    with pytest.raises(ValueError, match="width"):
+        _quick("mlp", width=16).build()
+
+
+def test_command_line_reproduces_width_and_bf16():
+    recipe = _quick("cnn", width=16, bf16=True, label_smoothing=0.1)
+    command = train.command_line(recipe)
+    assert command == "python train.py --model cnn --label-smoothing 0.1 --width 16 --bf16"
+    args = train.parse_args(command.split()[2:])
+    assert (args.width, args.bf16, args.label_smoothing) == (16, True, 0.1)
+    assert train.command_line(dataclasses.replace(recipe, bf16=False)).endswith("--width 16")
 
 
 @pytest.mark.parametrize("name", models.available())
@@ -98,6 +111,8 @@ def test_recipes_match_the_records_beside_the_shipped_weights(name):
     shipped = dict(record["hyperparameters"])
     shipped.setdefault("stroke_share", 0.0)  # weights trained before the stroke swap existed did not record it
     shipped.setdefault("oe_weight", 0.5)  # nor before the outliers' weight was a recipe field
+    shipped.setdefault("width", None)  # nor before width and bf16 were (all were width 32, float32)
+    shipped.setdefault("bf16", False)
     assert RECIPES[name].hyperparameters() == shipped
     assert RECIPES[name].outlier_exposure == record["outlier_exposure"]
     assert models.ARCHITECTURES[RECIPES[name].architecture].__name__ == record["architecture"]
