@@ -24,10 +24,9 @@ def main() -> None:
     for i, path in enumerate(a.runs):
         record = json.loads(Path(path).read_text())
         for j, run in enumerate(record["runs"]):
-            seconds = [0] + [q["seconds"] for q in run["points"]]
-            test = [None] + [100 * q["test"] for q in run["points"]]
-            label = f"{record['label']}" if j == 0 else None
-            ax.plot(seconds[1:], test[1:], marker="o", ms=3, color=f"C{i}", alpha=0.85, label=label)
+            seconds, test = [q["seconds"] for q in run["points"]], [100 * q["test"] for q in run["points"]]
+            label = record["label"] if j == 0 else None  # one legend entry per recipe, not per seed
+            ax.plot(seconds, test, marker="o", ms=3, color=f"C{i}", alpha=0.85, label=label)
     target = 100 * record["target"]
     ax.axhline(target, color="grey", ls="--", lw=1)
     ax.axvline(120, color="grey", ls=":", lw=1)

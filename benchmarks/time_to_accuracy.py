@@ -46,8 +46,6 @@ def curve(recipe: Recipe, device: torch.device) -> list[dict]:
         val, test = train.evaluate(model, data.xval, data.yval), train.evaluate(model, data.xte, data.yte)
         points.append(dict(epoch=epoch, seconds=round(elapsed, 2), val=val, test=test))
         print(f"  seed {recipe.seed} epoch {epoch}: {elapsed:6.1f}s training, val {val:.2%}, test {test:.2%}")
-    if not points:
-        raise SystemExit("--epochs must be at least 1")
     print(f"  ({n_params(model):,} parameters)")
     return points
 
@@ -74,6 +72,8 @@ def main() -> None:
     a = p.parse_args()
     changes = {k: getattr(a, k) for k in OVERRIDES if getattr(a, k) is not None}
     base = dataclasses.replace(RECIPES[a.recipe], **changes)
+    if base.epochs < 1:
+        p.error("--epochs must be at least 1")
     device = pick_device(a.device)
     label = a.label or a.recipe + "".join(f" {k}={v}" for k, v in changes.items())
     print(f"{label}: {base.hyperparameters()}, device {device}, {torch.get_num_threads()} threads", flush=True)
