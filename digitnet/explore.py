@@ -113,8 +113,8 @@ def dream(net: Network, *, regularised: bool = False, seed: int = 0, steps: int 
     Both maximise the digit's log-odds log(p / (1 - p)), whose gradient, unlike log p's, does not fade as p nears
     1. Plain: free pixels through a sigmoid, `steps` Adam steps (default 40; measured: this gets `mlp` and `cnn`
     past 99.99% for every digit, where clamped pixels or plain gradient steps leave an outlier-exposure network
-    near 10% from a near-blank start, on its flat "not a digit" answer; the `cnn_oe` trained on doodles stays
-    there for 0, 3, 4 and 8 even after 400 steps; the others reach 11-100% in 40 steps, 86-100% in 400).
+    near 10% from a near-blank start, on its flat "not a digit" answer; the shipped `cnn_oe` (seed 0) stays there
+    for 4 even after 400 steps; the others reach 18-100% in 40 steps, 99.2-100% in 400).
     Regularised (Yosinski et al. 2015): the network sees the image jittered by up to 2 pixels, and after each
     step the image loses 2% of its ink and every 4th step is blurred; the objective stops at 99.99%, so from
     there only what the network needs survives (default 100 steps).

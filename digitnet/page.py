@@ -55,10 +55,10 @@ EXPLORE = """
 ### Has the network learned what digits look like?
 If it had, it could draw them. **What does it think each digit looks like?** grows, from a blank image, the input
 the selected network is most sure is each digit (gradient ascent on the pixels): the plain networks are more than
-99.99% sure of patterns nobody reads as that digit; the network trained on non-digits mostly stays unsure and
-calls them "not a digit". *Smooth strokes* adds blur and jitter, so the strokes it favours
-show. **Fool it** finds a small change to your drawing that makes the network say another digit with 99%
-confidence. Watch whether the "not a digit" verdict notices either.
+99.99% sure of patterns nobody reads as that digit; the network trained on non-digits is harder to make sure (for
+some digits it stays near 10%), yet its verdict calls few of them "not a digit". *Smooth strokes* adds blur and
+jitter, so the strokes it favours show. **Fool it** finds a small change to your drawing that makes the network
+say another digit with 99% confidence. Watch whether the "not a digit" verdict notices either.
 """
 
 Views = tuple[dict | None, dict | None, list[dict]]  # the answer, what the network sees, every answer (data)
