@@ -25,7 +25,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from digitnet import models
@@ -58,22 +57,13 @@ def make_optimizer(model: nn.Module, recipe: Recipe, steps: int):
     return opt, sched
 
 
-def make_ema(model: nn.Module, recipe: Recipe) -> AveragedModel | None:
-    """The moving average of `model`'s weights and batch-norm statistics that `recipe.ema` asks for (or None)."""
-    if not recipe.ema:
-        return None
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(recipe.ema), use_buffers=True)
-
-
 def train_epoch(
-    model, opt, sched, x, y, recipe: Recipe, gen, epoch: int, outliers=None, strokes=None, quiet: bool = False,
-    ema: AveragedModel | None = None,
+    model, opt, sched, x, y, recipe: Recipe, gen, epoch: int, outliers=None, strokes=None, quiet: bool = False
 ) -> float:
     """One pass over (x, y) in shuffled batches; returns the mean training loss.
 
     `outliers`: non-digits trained toward the uniform distribution. `strokes`: the same digits as `x`
     re-drawn with straight strokes, swapped in for a random `recipe.stroke_share` of each batch.
-    `ema`: updated after every step (make_ema).
     """
     model.train()
     perm = torch.randperm(len(x), generator=gen, device=x.device)
@@ -99,8 +89,6 @@ def train_epoch(
         loss.backward()
         opt.step()
         sched.step()
-        if ema is not None:
-            ema.update_parameters(model)
         total += loss.item()
         if i % 50 == 0:
             bar.set_postfix(loss=f"{total / (i + 1):.4f}")
@@ -188,24 +176,18 @@ def run(
     device = pick_device(device)
     data, model, opt, sched, gen = prepare(recipe, device, data_dir)
     print(f"{recipe.model}: {models.n_params(model):,} parameters, {len(data.xtr):,} training images, device {device}")
-    ema = make_ema(model, recipe)
 
     t0, history = time.perf_counter(), []
     for epoch in range(1, recipe.epochs + 1):
         te = time.perf_counter()
         loss = train_epoch(
-            model, opt, sched, data.xtr, data.ytr, recipe, gen, epoch, data.outliers, data.strokes, quiet, ema
+            model, opt, sched, data.xtr, data.ytr, recipe, gen, epoch, data.outliers, data.strokes, quiet=quiet
         )
-        seconds = round(time.perf_counter() - te, 2)
         val_acc = evaluate(model, data.xval, data.yval)
+        seconds = round(time.perf_counter() - te, 2)
         history.append(dict(epoch=epoch, loss=round(loss, 5), val_acc=val_acc, seconds=seconds))
-        if ema is not None:
-            history[-1]["ema_val_acc"] = evaluate(ema, data.xval, data.yval)
-        shown = "".join(f"  {k} {v:.2%}" for k, v in history[-1].items() if k.endswith("val_acc"))
-        print(f"epoch {epoch:2d}  loss {loss:.4f}{shown}  {seconds:.1f}s", flush=True)
+        print(f"epoch {epoch:2d}  loss {loss:.4f}  val {val_acc:.2%}  {history[-1]['seconds']:.1f}s", flush=True)
     train_seconds = time.perf_counter() - t0
-    if ema is not None:
-        model = ema.module  # the average is what ships
     test_acc = evaluate(model, data.xte, data.yte)
 
     meta = dict(
@@ -215,7 +197,7 @@ def run(
         hyperparameters=recipe.hyperparameters(),
         outlier_exposure=recipe.outlier_exposure,
         test_accuracy=test_acc,
-        val_accuracy=evaluate(model, data.xval, data.yval),
+        val_accuracy=history[-1]["val_acc"] if history else None,
         parameters=models.n_params(model),
         train_seconds=round(train_seconds, 1),
         history=history,
@@ -238,10 +220,7 @@ def run(
 
 
 # Recipe fields with a command-line flag (--batch-size sets batch_size, ...); the others only change in recipes.py.
-FLAGS = (
-    "epochs", "batch_size", "lr", "seed", "limit", "label_smoothing", "stroke_share", "oe_weight", "width", "bf16",
-    "ema",
-)  # fmt: skip
+FLAGS = ("epochs", "batch_size", "lr", "seed", "limit", "label_smoothing", "stroke_share", "oe_weight", "width", "bf16")
 
 
 def _flag(name: str, value) -> str:
@@ -279,7 +258,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--oe-weight", type=float, help="weight of the outliers' loss (outlier exposure)")
     p.add_argument("--width", type=int, help="channels of the CNN's first layer")
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction, help="bfloat16 autocast while training")
-    p.add_argument("--ema", type=float, help="ship a moving average of the weights with this decay (e.g. 0.999)")
     p.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
     p.add_argument("--no-calibrate", action="store_true", help="skip fitting the out-of-distribution scores")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -81,22 +81,6 @@ def test_command_line_flags_override_the_recipe(tmp_path):
     assert not (tmp_path / "mlp.ood.safetensors").exists()  # --no-calibrate (and --limit)
 
 
-def test_moving_average_is_what_ships(tmp_path):
-    """With --ema the weights written are the average, not the last step's, and the record says how it scored."""
-    recipe = _quick("mlp", epochs=2, limit=2000, ema=0.99, lr=0.05)
-    meta = train.run(recipe, device="cpu", out=tmp_path, quiet=True)
-    assert all(0 < h["ema_val_acc"] <= 1 for h in meta["history"]) and meta["hyperparameters"]["ema"] == 0.99
-    assert meta["command"] == "python train.py --model mlp --epochs 2 --lr 0.05 --limit 2000 --ema 0.99"
-    shipped = models.load("mlp", weights_dir=tmp_path)
-    plain = train.run(dataclasses.replace(recipe, ema=0.0), device="cpu", out=tmp_path / "plain", quiet=True)
-    # Same seed, same steps: the plain run's weights are the raw weights the average was taken over.
-    assert not torch.equal(shipped.head.weight, models.load("mlp", weights_dir=tmp_path / "plain").head.weight)
-    assert plain["history"][-1]["val_acc"] == meta["history"][-1]["val_acc"]
-    assert meta["val_accuracy"] == meta["history"][-1]["ema_val_acc"]
-    with pytest.raises(ValueError, match="ema"):
-        _quick("cnn", ema=1.0)
-
-
 def test_recipes_are_data():
     for name, recipe in RECIPES.items():
         assert recipe.model == name and recipe.architecture in models.ARCHITECTURES
@@ -129,7 +113,6 @@ def test_recipes_match_the_records_beside_the_shipped_weights(name):
     shipped.setdefault("oe_weight", 0.5)  # nor before the outliers' weight was a recipe field
     shipped.setdefault("width", None)  # nor before width and bf16 were (all were width 32, float32)
     shipped.setdefault("bf16", False)
-    shipped.setdefault("ema", 0.0)  # nor before the moving average was
     assert RECIPES[name].hyperparameters() == shipped
     assert RECIPES[name].outlier_exposure == record["outlier_exposure"]
     assert models.ARCHITECTURES[RECIPES[name].architecture].__name__ == record["architecture"]

@@ -15,7 +15,7 @@ from digitnet import models
 # The keys of the "hyperparameters" dict in the JSON written beside the weights, in that order.
 HYPERPARAMETERS = (
     "epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "label_smoothing", "stroke_share", "seed",
-    "limit", "oe_weight", "width", "bf16", "ema",
+    "limit", "oe_weight", "width", "bf16",
 )  # fmt: skip
 
 
@@ -39,15 +39,12 @@ class Recipe:
     limit: int | None = None  # train on only the first N training images (quick experiments)
     width: int | None = None  # channels of the CNN's first layer (None: models.CNN's default, 32)
     bf16: bool = False  # forward pass under bfloat16 autocast: ~2x on CPUs with AVX512-BF16 or AMX, and on GPUs
-    ema: float = 0.0  # keep an exponential moving average of the weights with this decay and ship it (0: off)
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("sgd", "adamw"):
             raise ValueError(f"optimizer {self.optimizer!r}: choose sgd or adamw")
         if self.schedule not in ("constant", "onecycle"):
             raise ValueError(f"schedule {self.schedule!r}: choose constant or onecycle")
-        if not 0.0 <= self.ema < 1.0:
-            raise ValueError(f"ema {self.ema}: a decay in [0, 1), 0 for none")
 
     def build(self) -> nn.Module:
         """A freshly initialised network of this recipe's architecture (and width)."""
