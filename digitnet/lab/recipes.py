@@ -69,8 +69,8 @@ RECIPES = {
     # 12 epochs, not 16: each OE epoch costs 1.5x (outliers ride along) and it had to train on 2 shared cores.
     # stroke_share: that share of digits is shown re-drawn with straight pen strokes (digitnet/lab/strokes.py);
     # without it the OE network learns "pen-drawn lines are not digits" and declines mouse-drawn digits.
-    # 0.25 rather than 0.5 and oe_weight 0.25 rather than 0.5: chosen on validation accuracy among the runs with
-    # the doodles among the outliers (99.42% against 99.12-99.30%; docs/overconfidence.md).
+    # stroke_share 0.25 and oe_weight 0.25 (both were 0.5): chosen on validation accuracy among the runs with the
+    # doodles among the outliers (99.42% against 99.12-99.30%; docs/overconfidence.md).
     "cnn_oe": Recipe("cnn_oe", "cnn", epochs=12, batch_size=128, lr=0.004, optimizer="adamw", augment=True,
                      schedule="onecycle", seed=1, stroke_share=0.25, outlier_exposure=True, oe_weight=0.25,
                      bf16=True),
