@@ -57,6 +57,22 @@ def make_optimizer(model: nn.Module, recipe: Recipe, steps: int):
     return opt, sched
 
 
+def step(
+    model: nn.Module, opt, xb: torch.Tensor, yb: torch.Tensor, recipe: Recipe, fmt=torch.channels_last
+) -> torch.Tensor:
+    """One optimiser step on a prepared batch: the first len(yb) images are digits labelled yb, any after them
+    outliers trained toward the uniform distribution. Returns the loss."""
+    with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=recipe.bf16):
+        logits = model(xb.contiguous(memory_format=fmt) if xb.dim() == 4 else xb).float()
+    loss = F.cross_entropy(logits[: len(yb)], yb, label_smoothing=recipe.label_smoothing)
+    if len(xb) > len(yb):
+        loss = loss + recipe.oe_weight * -F.log_softmax(logits[len(yb) :], 1).mean()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss
+
+
 def train_epoch(
     model, opt, sched, x, y, recipe: Recipe, gen, epoch: int, outliers=None, strokes=None, quiet: bool = False
 ) -> float:
@@ -80,14 +96,7 @@ def train_epoch(
             xb = torch.cat([xb, outliers[oidx]])
         if recipe.augment:
             xb = augment(xb, gen)
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=recipe.bf16):
-            logits = model(xb.contiguous(memory_format=torch.channels_last) if xb.dim() == 4 else xb).float()
-        loss = F.cross_entropy(logits[: len(yb)], yb, label_smoothing=recipe.label_smoothing)
-        if outliers is not None:
-            loss = loss + recipe.oe_weight * -F.log_softmax(logits[len(yb) :], 1).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        loss = step(model, opt, xb, yb, recipe)
         sched.step()
         total += loss.item()
         if i % 50 == 0:

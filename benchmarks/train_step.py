@@ -2,7 +2,7 @@
 
     python -m benchmarks.train_step
 
-Each row runs `train.train_epoch`'s step (augmentation, forward, loss, backward, AdamW) --steps times
+Each row runs `train.augment` and `train.step` (forward, loss, backward, AdamW) --steps times
 after --warmup steps and reports the median step and the seconds one 55,000-image epoch would take.
 torch.compile's compile time shows in its warm-up column (it counts against any time-to-accuracy budget).
 """
@@ -10,13 +10,14 @@ torch.compile's compile time shows in its warm-up column (it counts against any 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import time
 
 import torch
-import torch.nn.functional as F
 
 import train
+from digitnet.lab.recipes import RECIPES
 from digitnet.models import CNN
 
 # (label, width, batch, augment, bf16, channels_last, compile)
@@ -44,13 +45,10 @@ def step_ms(width, batch, augment, bf16, channels_last, compile, steps, warmup) 
     x, y = torch.rand(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
     gen = torch.Generator().manual_seed(0)
 
+    recipe = dataclasses.replace(RECIPES["cnn"], bf16=bf16)
+
     def step() -> None:
-        xb = train.augment(x, gen) if augment else x
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            loss = F.cross_entropy(forward(xb.contiguous(memory_format=fmt)).float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        train.step(forward, opt, train.augment(x, gen) if augment else x, y, recipe, fmt)
 
     t0 = time.perf_counter()
     for _ in range(warmup):
