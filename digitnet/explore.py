@@ -187,7 +187,9 @@ def fool(
     of log p(target) and puts the change on a sphere whose radius shrinks 2% while the target is reached and grows
     2% while not (at most `max_l2`). `restarts` runs share one batch: the first from the image itself, the others
     from seeded random changes. When none succeeds in `steps`, another round from fresh random changes follows, up
-    to `rounds` (cnn_oe can strand a run where its answer is flat, "no digit at all": 1 of 20 test digits).
+    to `rounds` (cnn_oe can strand a run where its answer is flat, "no digit at all": the cnn_oe before issue 14's
+    retraining on 1 of 20 test digits; today's is not fooled on 2 of lab.exploring.fool_cases' 20, and the
+    second round rescues neither).
     """
     if not 0 <= target <= 9:
         raise ValueError(f"target must be a digit 0-9, got {target}")
