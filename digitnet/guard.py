@@ -23,7 +23,9 @@ can check anything. So, under /gradio_api/:
   header.
 - **Uploads**: at most UPLOAD_BYTES_PER_MINUTE per client (ten uploads at the limit, or thousands of ordinary
   images); uploads are kept on disk, deleted after an hour (page.py), so this bounds each client's share of the
-  disk (about 3 GB) rather than memory.
+  disk (about 3 GB) rather than memory. All clients together may upload at most UPLOADS_HELD bytes in any
+  UPLOADS_KEPT_S seconds (the hour plus the cleaner's 10-minute period: at most what the disk holds at once);
+  past it, uploads are refused with 429 until older ones have expired, so many addresses cannot fill the disk.
 - **component_server**: refused without reading the body when no component of the app has server functions
   (Gradio reads every file of such a request into memory before it looks for the function). The pad's live
   predictions come this way, past the queue: each client may have at most LIVE_PER_CLIENT of them running at
@@ -46,6 +48,8 @@ MAX_DEPTH = 32
 PER_CLIENT = 8
 LIVE_PER_CLIENT = 2
 UPLOAD_BYTES_PER_MINUTE = 50 * 2**20
+UPLOADS_HELD = 5 * 2**30
+UPLOADS_KEPT_S = 70 * 60  # page.py: the cache is cleaned every 10 minutes of files older than an hour
 MAX_SESSIONS = 20_000  # sessions remembered (with their client) before those with nothing pending are forgotten
 UNREAD_TTL = 300.0  # seconds after a session's last request when its unread results are dropped
 PREFIX = "/gradio_api/"
@@ -132,12 +136,15 @@ class Guard:
         max_json: int = MAX_JSON_BODY,
         per_client: int = PER_CLIENT,
         upload_bytes_per_minute: int = UPLOAD_BYTES_PER_MINUTE,
+        uploads_held: int = UPLOADS_HELD,
     ) -> None:
         self.app = app
         self.max_upload = max_upload + MULTIPART_SLACK
         self.max_json = max_json
         self.per_client = per_client
         self.upload_bytes_per_minute = upload_bytes_per_minute
+        self.uploads_held = uploads_held
+        self.all_uploads: collections.deque[list[int]] = collections.deque()  # [minute, bytes]: all clients
         self.joining: collections.Counter[str] = collections.Counter()  # events admitted, not yet in the queue
         self.sessions: dict[str, str] = {}  # Gradio session hash -> client
         self.last_request: dict[str, float] = {}  # Gradio session hash -> time of its last event request
@@ -164,6 +171,10 @@ class Guard:
             if self._uploaded_lately(key) >= self.upload_bytes_per_minute:
                 mb = self.upload_bytes_per_minute / 2**20
                 return await _reply(send, 429, f"at most {mb:.0f} MB of uploads a minute per client", retry=True)
+            if self._held() >= self.uploads_held:
+                gb, minutes = self.uploads_held / 2**30, UPLOADS_KEPT_S // 60
+                message = f"all visitors together have uploaded {gb:g} GB in {minutes} minutes, all this server keeps"
+                return await _reply(send, 429, message + "; try again later", retry=True)
             return await self._counted(scope, receive, send, limit, key)
         try:
             body = await _read(receive, limit)
@@ -291,9 +302,25 @@ class Guard:
                 del self.uploads[k]
         return sum(n for _, n in recent)
 
+    def _held(self) -> int:
+        """Bytes all clients uploaded in the last UPLOADS_KEPT_S seconds (per-minute sums: bounded memory)."""
+        oldest = (time.monotonic() - UPLOADS_KEPT_S) // 60
+        while self.all_uploads and self.all_uploads[0][0] < oldest:
+            self.all_uploads.popleft()
+        return sum(n for _, n in self.all_uploads)
+
+    def _count_upload(self, key: str, n: int) -> None:
+        now = time.monotonic()
+        self.uploads.setdefault(key, collections.deque()).append((now, n))
+        minute = int(now // 60)
+        if self.all_uploads and self.all_uploads[-1][0] == minute:
+            self.all_uploads[-1][1] += n
+        else:
+            self.all_uploads.append([minute, n])
+
     async def _counted(self, scope, receive, send, limit: int, key: str) -> None:
         """Pass the request on, counting its body as Gradio reads it; 413 once it passes the limit. The bytes
-        count towards the client's uploads of the last minute."""
+        count towards the client's uploads of the last minute and all clients' uploads held."""
         seen = 0
         started = False
 
@@ -317,7 +344,7 @@ class Guard:
             if not started:
                 await _reply(send, 413, _too_large(limit, True))
         finally:
-            self.uploads.setdefault(key, collections.deque()).append((time.monotonic(), seen))
+            self._count_upload(key, seen)
 
 
 def _blocks(scope: dict):
