@@ -183,6 +183,9 @@ def run(
     if threads:
         torch.set_num_threads(threads)
     device = pick_device(device)
+    if recipe.bf16 and device.type == "cpu" and not _cpu_has_bf16():
+        print("note: this CPU has no bfloat16 instructions (AVX512-BF16 or AMX), so --bf16 is emulated and may be")
+        print("      slower than float32; --no-bf16 trains in float32 (the weights then differ from the shipped ones)")
     data, model, opt, sched, gen = prepare(recipe, device, data_dir)
     print(f"{recipe.model}: {models.n_params(model):,} parameters, {len(data.xtr):,} training images, device {device}")
 
@@ -226,6 +229,13 @@ def run(
         models.write_record(out, meta)
     print(f"{recipe.model}: test accuracy {test_acc:.2%}, {train_seconds:.0f}s training on {device}; wrote {out}")
     return meta
+
+
+def _cpu_has_bf16() -> bool:
+    """AVX512-BF16 or AMX, by torch's private checks (a torch without them: assume yes and stay quiet)."""
+    avx512_bf16 = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    return bool(avx512_bf16() or amx())
 
 
 # Recipe fields with a command-line flag (--batch-size sets batch_size, ...); the others only change in recipes.py.

@@ -124,3 +124,11 @@ def test_augmentation_keeps_digits_recognisable(mnist_test):
     assert out.shape == x.shape and not torch.equal(out, x)
     # Small affine moves keep most of the ink inside the frame.
     assert (out.sum((1, 2, 3)) / x.sum((1, 2, 3))).min() > 0.7
+
+
+@pytest.mark.parametrize("bf16", [True, False])
+def test_bf16_on_a_cpu_without_bf16_instructions_says_so(tmp_path, monkeypatch, capsys, bf16):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    train.run(_quick("mlp", epochs=1, limit=256, bf16=bf16), device="cpu", out=tmp_path, quiet=True)
+    assert ("no bfloat16 instructions" in capsys.readouterr().out) == bf16
