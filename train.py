@@ -58,7 +58,12 @@ def make_optimizer(model: nn.Module, recipe: Recipe, steps: int):
 
 
 def step(
-    model: nn.Module, opt, xb: torch.Tensor, yb: torch.Tensor, recipe: Recipe, fmt=torch.channels_last
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    xb: torch.Tensor,
+    yb: torch.Tensor,
+    recipe: Recipe,
+    fmt: torch.memory_format = torch.channels_last,
 ) -> torch.Tensor:
     """One optimiser step on a prepared batch: the first len(yb) images are digits labelled yb, any after them
     outliers trained toward the uniform distribution. Returns the loss."""

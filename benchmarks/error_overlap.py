@@ -24,8 +24,9 @@ def errors(path: Path, x: torch.Tensor, y: torch.Tensor) -> set[int]:
     state = load_file(str(path))
     model = models.CNN(state["body.0.0.weight"].shape[0])
     model.load_state_dict(state)
+    model.eval()
     with torch.inference_mode():
-        pred = torch.cat([model.eval()(xb).argmax(1) for xb in x.split(1000)])
+        pred = torch.cat([model(xb).argmax(1) for xb in x.split(1000)])
     return set(torch.nonzero(pred != y).flatten().tolist())
 
 
