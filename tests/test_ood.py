@@ -175,8 +175,9 @@ def test_predict_json_has_the_verdict_and_every_score(capsys, digit_files):
 def test_saliency_points_at_the_ink_that_matters(mnist_test):
     """Removing the 40 most salient pixels lowers the answer's logit more than removing 40 random ink pixels.
 
-    Measured with the plain cnn (about twice the drop, on 19 of these 20 digits). For cnn_oe input x gradient is
-    no better than random ink by this test (docs/overconfidence.md), so it is not the network tested here.
+    Measured with the plain cnn (about twice the drop, on 19 of these 20 digits). cnn_oe spreads its answer over
+    all the ink, so no ranking of 40 pixels beats random ink for it (benchmarks.saliency_deletion,
+    docs/overconfidence.md): it is not the network tested here.
     """
     model = Predictor("cnn", "cpu").model
     drops = {"top": [], "random": []}

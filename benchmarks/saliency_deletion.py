@@ -1,0 +1,81 @@
+"""Does the app's saliency map point at the pixels that decide the answer? A deletion check per network.
+
+    DIGITNET_DATA=../shared/data .venv/bin/python -m benchmarks.saliency_deletion [--k 5 40] [--digits 100]
+
+For each MNIST test digit, delete (set to 0) the k pixels a map ranks highest and measure how far the answer's
+logit falls. Maps compared: the app's input x gradient; ink x random (random pixels weighted by their ink, the
+baseline any map that merely follows the ink reaches); and single-pixel occlusion (each ink pixel's own drop,
+about the most that deleting k pixels one by one can do; ~25x the app's cost, so not served).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+from torch import nn
+
+from digitnet.lab.data import load_mnist, to_float
+from digitnet.lab.serving import machine
+from digitnet.predict import Networks
+from digitnet.saliency import saliency
+
+
+def occlusion(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """How far the answer's logit falls when each ink pixel alone is deleted (0 off the ink)."""
+    flat = x.flatten()
+    ink = (flat > 0).nonzero().squeeze(1)
+    batch = flat.repeat(len(ink) + 1, 1)
+    batch[torch.arange(1, len(ink) + 1), ink] = 0
+    logits = model(batch.view(-1, 1, 28, 28))
+    cls = int(logits[0].argmax())
+    out = torch.zeros(784)
+    out[ink] = logits[0, cls] - logits[1:, cls]
+    return out
+
+
+def maps(model: nn.Module, x: torch.Tensor, i: int) -> dict[str, torch.Tensor]:
+    noise = torch.rand(784, generator=torch.Generator().manual_seed(i))
+    return {
+        "input x gradient (the app)": torch.from_numpy(saliency(model, x[0, 0].numpy())).flatten(),
+        "ink x random": x.flatten() * noise,
+        "single-pixel occlusion": occlusion(model, x),
+    }
+
+
+@torch.no_grad()
+def drop(model: nn.Module, x: torch.Tensor, ranking: torch.Tensor, k: int) -> float:
+    logits = model(x)[0]
+    cls = int(logits.argmax())
+    masked = x.clone().flatten()
+    masked[ranking.argsort(descending=True)[:k]] = 0
+    return float(logits[cls] - model(masked.view_as(x))[0, cls])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--k", type=int, nargs="+", default=[5, 40], help="pixels deleted")
+    p.add_argument("--digits", type=int, default=100, help="MNIST test digits (from index 20: the tests use 0-19)")
+    a = p.parse_args()
+    torch.set_num_threads(1)
+    xt, _ = load_mnist(train=False)
+    nets = Networks.load(["cnn", "cnn_oe"], device="cpu")
+    print(f"{machine()}; mean drop of the answer's logit over {a.digits} test digits\n")
+    print("| network | map | " + " | ".join(f"{k} pixels deleted" for k in a.k) + " |")
+    print("|---|---|" + "---|" * len(a.k))
+    for name, pred in nets.predictors.items():
+        drops: dict[str, dict[int, list[float]]] = {}
+        for i in range(20, 20 + a.digits):
+            x = to_float(xt[i : i + 1])
+            with torch.no_grad():
+                ranked = maps(pred.model, x, i)
+            for label, ranking in ranked.items():
+                for k in a.k:
+                    drops.setdefault(label, {}).setdefault(k, []).append(drop(pred.model, x, ranking, k))
+        for label, by_k in drops.items():
+            print(f"| {name} | {label} | " + " | ".join(f"{np.mean(by_k[k]):.2f}" for k in a.k) + " |")
+
+
+if __name__ == "__main__":
+    main()
