@@ -18,7 +18,7 @@ can check anything. So, under /gradio_api/:
   still unread UNREAD_TTL seconds after the session's last request are dropped (a client that walks away is not
   locked out for good, and its results do not stay in memory). A client
   is an address: the peer's (behind a local reverse proxy uvicorn already puts the forwarded address there), or,
-  when the peer is a private address (a proxy such as Hugging Face Spaces' in front of the app), the rightmost
+  when the peer is not a public address (a proxy such as Hugging Face Spaces' in front of the app), the rightmost
   public address in X-Forwarded-For, i.e. the one the proxies saw, which a client cannot forge by sending its own
   header.
 - **Uploads**: at most UPLOAD_BYTES_PER_MINUTE per client (ten uploads at the limit, or thousands of ordinary
@@ -78,11 +78,11 @@ class TooLarge(Exception):
 
 
 def _private(host: str) -> bool:
+    """Not a public internet address: private, loopback, link-local, shared (carrier NAT), reserved."""
     try:
-        ip = ipaddress.ip_address(host)
+        return not ipaddress.ip_address(host).is_global
     except ValueError:
         return False
-    return ip.is_private or ip.is_loopback or ip.is_link_local
 
 
 def client_key(scope: dict) -> str:
@@ -149,7 +149,7 @@ class Guard:
         self.sessions: dict[str, str] = {}  # Gradio session hash -> client
         self.last_request: dict[str, float] = {}  # Gradio session hash -> time of its last event request
         self.by_client: dict[str, set[str]] = {}  # client -> its sessions
-        self.uploads: dict[str, collections.deque[tuple[float, int]]] = {}  # client -> (time, bytes) of uploads
+        self.uploads: dict[str, collections.deque[list[int]]] = {}  # client -> [second, bytes]: its last minute
         self.live: collections.Counter[str] = collections.Counter()  # component server calls running, per client
         self.server_fns: bool | None = None
         self._queue = None
@@ -292,13 +292,13 @@ class Guard:
         return sending
 
     def _uploaded_lately(self, key: str) -> int:
-        """Bytes this client uploaded in the last minute."""
-        now = time.monotonic()
+        """Bytes this client uploaded in the last minute (per-second sums: at most 61 entries per client)."""
+        oldest = int(time.monotonic()) - 60
         recent = self.uploads.setdefault(key, collections.deque())
-        while recent and recent[0][0] < now - 60:
+        while recent and recent[0][0] < oldest:
             recent.popleft()
         if len(self.uploads) > 10_000:  # forget clients with no upload in the last minute
-            for k in [k for k, q in self.uploads.items() if not q or q[-1][0] < now - 60]:
+            for k in [k for k, q in self.uploads.items() if not q or q[-1][0] < oldest]:
                 del self.uploads[k]
         return sum(n for _, n in recent)
 
@@ -311,12 +311,8 @@ class Guard:
 
     def _count_upload(self, key: str, n: int) -> None:
         now = time.monotonic()
-        self.uploads.setdefault(key, collections.deque()).append((now, n))
-        minute = int(now // 60)
-        if self.all_uploads and self.all_uploads[-1][0] == minute:
-            self.all_uploads[-1][1] += n
-        else:
-            self.all_uploads.append([minute, n])
+        _add(self.uploads.setdefault(key, collections.deque()), int(now), n)
+        _add(self.all_uploads, int(now // 60), n)
 
     async def _counted(self, scope, receive, send, limit: int, key: str) -> None:
         """Pass the request on, counting its body as Gradio reads it; 413 once it passes the limit. The bytes
@@ -345,6 +341,14 @@ class Guard:
                 await _reply(send, 413, _too_large(limit, True))
         finally:
             self._count_upload(key, seen)
+
+
+def _add(sums: collections.deque[list[int]], bucket: int, n: int) -> None:
+    """Add n bytes to the newest [bucket, bytes] entry, or start one for a new bucket."""
+    if sums and sums[-1][0] == bucket:
+        sums[-1][1] += n
+    else:
+        sums.append([bucket, n])
 
 
 def _blocks(scope: dict):
