@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import math
 import os
 import platform
@@ -64,12 +65,17 @@ def step(
     yb: torch.Tensor,
     recipe: Recipe,
     fmt: torch.memory_format = torch.channels_last,
+    soft: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """One optimiser step on a prepared batch: the first len(yb) images are digits labelled yb, any after them
-    outliers trained toward the uniform distribution. Returns the loss."""
+    """One optimiser step on a prepared batch: the first len(yb) images are digits labelled yb (and, with `soft`,
+    the teachers' probabilities for them), any after them outliers trained toward the uniform distribution.
+    Returns the loss."""
     with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=recipe.bf16):
         logits = model(xb.contiguous(memory_format=fmt) if xb.dim() == 4 else xb).float()
     loss = F.cross_entropy(logits[: len(yb)], yb, label_smoothing=recipe.label_smoothing)
+    if soft is not None:
+        taught = -(soft * F.log_softmax(logits[: len(yb)], 1)).sum(1).mean()
+        loss = (1 - recipe.distill) * loss + recipe.distill * taught
     if len(xb) > len(yb):
         loss = loss + recipe.oe_weight * -F.log_softmax(logits[len(yb) :], 1).mean()
     opt.zero_grad(set_to_none=True)
@@ -78,13 +84,33 @@ def step(
     return loss
 
 
+@torch.no_grad()
+def teach(teachers: list[nn.Module], xb: torch.Tensor, recipe: Recipe) -> torch.Tensor:
+    """The teachers' averaged probabilities for a batch."""
+    with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=recipe.bf16):
+        xb = xb.contiguous(memory_format=torch.channels_last)
+        return torch.stack([t(xb).float().softmax(1) for t in teachers]).mean(0)
+
+
 def train_epoch(
-    model, opt, sched, x, y, recipe: Recipe, gen, epoch: int, outliers=None, strokes=None, quiet: bool = False
+    model,
+    opt,
+    sched,
+    x,
+    y,
+    recipe: Recipe,
+    gen,
+    epoch: int,
+    outliers=None,
+    strokes=None,
+    quiet: bool = False,
+    teachers: list[nn.Module] | None = None,
 ) -> float:
     """One pass over (x, y) in shuffled batches; returns the mean training loss.
 
     `outliers`: non-digits trained toward the uniform distribution. `strokes`: the same digits as `x`
-    re-drawn with straight strokes, swapped in for a random `recipe.stroke_share` of each batch.
+    re-drawn with straight strokes, swapped in for a random `recipe.stroke_share` of each batch. `teachers`:
+    networks whose averaged probabilities on each augmented batch weigh `recipe.distill` in the digits' loss.
     """
     model.train()
     perm = torch.randperm(len(x), generator=gen, device=x.device)
@@ -101,7 +127,8 @@ def train_epoch(
             xb = torch.cat([xb, outliers[oidx]])
         if recipe.augment:
             xb = augment(xb, gen)
-        loss = step(model, opt, xb, yb, recipe)
+        soft = teach(teachers, xb[: len(yb)], recipe) if teachers else None
+        loss = step(model, opt, xb, yb, recipe, soft=soft)
         sched.step()
         total += loss.item()
         if i % 50 == 0:
@@ -177,12 +204,19 @@ def run(
     quiet: bool = False,
     threads: int | None = None,
     command: str | None = None,
+    teachers: list[str | Path] | None = None,
 ) -> dict:
     """Train `recipe`, write <out>/<recipe.model>.safetensors and its JSON, and return that JSON's content.
 
     Calibration ("not a digit" scores) is fitted unless `calibrate` is False or the recipe has a `limit`.
     `command`: recorded in the JSON (default: the train.py command line that reproduces the recipe).
+    `teachers`: CNN weights files for a recipe with `distill` > 0 (recorded in the JSON with their SHA-256).
     """
+    if bool(teachers) != (recipe.distill > 0):
+        raise ValueError(
+            f"{recipe.model} has distill {recipe.distill} and {len(teachers or [])} teachers: distilling needs both "
+            "(--distill W --teachers FILE [FILE ...]), training from the labels alone neither"
+        )
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(True, warn_only=True)
     if threads:
@@ -191,6 +225,7 @@ def run(
     if recipe.bf16 and device.type == "cpu" and not _cpu_has_bf16():
         print("note: this CPU has no bfloat16 instructions (AVX512-BF16 or AMX), so --bf16 is emulated and may be")
         print("      slower than float32; --no-bf16 trains in float32 (the weights then differ from the shipped ones)")
+    taught = [models.load_cnn(p).to(device, memory_format=torch.channels_last) for p in teachers or []]
     data, model, opt, sched, gen = prepare(recipe, device, data_dir)
     print(f"{recipe.model}: {models.n_params(model):,} parameters, {len(data.xtr):,} training images, device {device}")
 
@@ -198,7 +233,7 @@ def run(
     for epoch in range(1, recipe.epochs + 1):
         te = time.perf_counter()
         loss = train_epoch(
-            model, opt, sched, data.xtr, data.ytr, recipe, gen, epoch, data.outliers, data.strokes, quiet=quiet
+            model, opt, sched, data.xtr, data.ytr, recipe, gen, epoch, data.outliers, data.strokes, quiet, taught
         )
         val_acc = evaluate(model, data.xval, data.yval)
         seconds = round(time.perf_counter() - te, 2)
@@ -225,6 +260,8 @@ def run(
         date=datetime.now(UTC).isoformat(timespec="seconds"),
         command=command if command is not None else command_line(recipe),
     )
+    if teachers:
+        meta["teachers"] = [{"file": str(p), "sha256": _sha256(p)} for p in teachers]
     out = Path(out) / f"{recipe.model}.safetensors"
     models.save(model.to(memory_format=torch.contiguous_format), out, meta)
     if calibrate and not recipe.limit:
@@ -236,6 +273,10 @@ def run(
     return meta
 
 
+def _sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def _cpu_has_bf16() -> bool:
     """AVX512-BF16 or AMX, by torch's private checks (a torch without them: assume yes and stay quiet)."""
     avx512_bf16 = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
@@ -244,7 +285,10 @@ def _cpu_has_bf16() -> bool:
 
 
 # Recipe fields with a command-line flag (--batch-size sets batch_size, ...); the others only change in recipes.py.
-FLAGS = ("epochs", "batch_size", "lr", "seed", "limit", "label_smoothing", "stroke_share", "oe_weight", "width", "bf16")
+FLAGS = (
+    "epochs", "batch_size", "lr", "seed", "limit", "label_smoothing", "stroke_share", "oe_weight", "width", "bf16",
+    "distill",
+)  # fmt: skip
 
 
 def _flag(name: str, value) -> str:
@@ -282,6 +326,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--oe-weight", type=float, help="weight of the outliers' loss (outlier exposure)")
     p.add_argument("--width", type=int, help="channels of the CNN's first layer")
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction, help="bfloat16 autocast while training")
+    p.add_argument("--distill", type=float, help="weight of the teachers' probabilities in the digits' loss")
+    p.add_argument("--teachers", nargs="+", default=[], metavar="FILE", help="CNN weights files to distil from")
     p.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
     p.add_argument("--no-calibrate", action="store_true", help="skip fitting the out-of-distribution scores")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -302,6 +348,7 @@ def main(argv: list[str] | None = None) -> dict:
         quiet=args.quiet,
         threads=args.threads,
         command="python train.py " + " ".join(argv),
+        teachers=args.teachers,
     )
 
 

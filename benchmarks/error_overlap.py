@@ -14,17 +14,13 @@ import collections
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 
 from digitnet import models
 from digitnet.lab.data import load_mnist, to_float, train_val_split
 
 
 def errors(path: Path, x: torch.Tensor, y: torch.Tensor) -> set[int]:
-    state = load_file(str(path))
-    model = models.CNN(state["body.0.0.weight"].shape[0])
-    model.load_state_dict(state)
-    model.eval()
+    model = models.load_cnn(path)
     with torch.inference_mode():
         pred = torch.cat([model(xb).argmax(1) for xb in x.split(1000)])
     return set(torch.nonzero(pred != y).flatten().tolist())

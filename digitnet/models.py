@@ -134,6 +134,17 @@ def load(name: str, device: torch.device | str = "cpu", weights_dir: str | Path 
     return model.to(device).eval()
 
 
+def load_cnn(path: str | Path) -> CNN:
+    """A CNN of whatever width the weights file holds (teachers, benchmarks), in eval mode on the CPU."""
+    try:
+        state = load_file(str(path))
+        model = CNN(state["body.0.0.weight"].shape[0])
+        model.load_state_dict(state)
+    except (SafetensorError, RuntimeError, OSError, ValueError, KeyError) as e:
+        raise WeightsError(f"{path} is not the weights of a digitnet CNN ({e})") from e
+    return model.eval()
+
+
 def metadata(name: str, weights_dir: str | Path | None = None) -> dict:
     """The JSON written beside the weights ({} when absent)."""
     p = weights_path(name, weights_dir).with_suffix(".json")  # written by write_record

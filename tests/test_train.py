@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 
 import pytest
@@ -104,6 +105,39 @@ def test_command_line_reproduces_width_and_bf16():
     assert train.command_line(dataclasses.replace(recipe, bf16=False)).endswith("--width 16")
 
 
+@pytest.mark.parametrize("distill", [0.0, 1.0])
+def test_a_distilled_network_learns_its_teachers_answers(mnist_test, distill):
+    """Trained on wrong labels (every digit called the next one): with distill 1 the student follows its teacher,
+    the shipped cnn, and gets the true digits right; from the labels alone it learns the wrong ones."""
+    torch.manual_seed(0)
+    x, y = _subset(mnist_test)
+    recipe = _quick("cnn", epochs=3, width=16, distill=distill)
+    teachers = [models.load_cnn(models.weights_path("cnn"))] if distill else None
+    model = recipe.build()
+    opt, sched = train.make_optimizer(model, recipe, recipe.epochs * (len(x) // recipe.batch_size))
+    gen = torch.Generator().manual_seed(0)
+    for epoch in (1, 2, 3):
+        train.train_epoch(model, opt, sched, x, (y + 1) % 10, recipe, gen, epoch, quiet=True, teachers=teachers)
+    accuracy = train.evaluate(model, x, y)
+    assert accuracy > 0.8 if distill else accuracy < 0.2, accuracy
+
+
+def test_distilling_needs_teachers_and_records_them(tmp_path):
+    teacher = models.weights_path("cnn")
+    recipe = _quick("mlp", epochs=1, limit=500, distill=0.5)
+    meta = train.run(recipe, device="cpu", out=tmp_path, quiet=True, teachers=[teacher])
+    assert meta["teachers"] == [{"file": str(teacher), "sha256": hashlib.sha256(teacher.read_bytes()).hexdigest()}]
+    assert meta["hyperparameters"]["distill"] == 0.5
+    with pytest.raises(ValueError, match="distilling needs both"):
+        train.run(recipe, device="cpu", out=tmp_path, quiet=True)
+    with pytest.raises(ValueError, match="distilling needs both"):
+        train.run(_quick("mlp", epochs=1, limit=500), device="cpu", out=tmp_path, quiet=True, teachers=[teacher])
+    with pytest.raises(models.WeightsError, match="not the weights of a digitnet CNN"):
+        train.run(recipe, device="cpu", out=tmp_path, quiet=True, teachers=[models.weights_path("mlp")])
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        _quick("mlp", distill=1.5)
+
+
 @pytest.mark.parametrize("name", models.available())
 def test_recipes_match_the_records_beside_the_shipped_weights(name):
     """Editing a recipe without retraining its weights fails here: the shipped weights no longer follow it."""
@@ -113,6 +147,7 @@ def test_recipes_match_the_records_beside_the_shipped_weights(name):
     shipped.setdefault("oe_weight", 0.5)  # nor before the outliers' weight was a recipe field
     shipped.setdefault("width", None)  # nor before width and bf16 were (all were width 32, float32)
     shipped.setdefault("bf16", False)
+    shipped.setdefault("distill", 0.0)  # nor before distillation was
     assert RECIPES[name].hyperparameters() == shipped
     assert RECIPES[name].outlier_exposure == record["outlier_exposure"]
     assert models.ARCHITECTURES[RECIPES[name].architecture].__name__ == record["architecture"]

@@ -15,7 +15,7 @@ from digitnet import models
 # The keys of the "hyperparameters" dict in the JSON written beside the weights, in that order.
 HYPERPARAMETERS = (
     "epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "label_smoothing", "stroke_share", "seed",
-    "limit", "oe_weight", "width", "bf16",
+    "limit", "oe_weight", "width", "bf16", "distill",
 )  # fmt: skip
 
 
@@ -39,12 +39,18 @@ class Recipe:
     limit: int | None = None  # train on only the first N training images (quick experiments)
     width: int | None = None  # channels of the CNN's first layer (None: models.CNN's default, 32)
     bf16: bool = False  # forward pass under bfloat16 autocast: ~2x on CPUs with AVX512-BF16 or AMX, and on GPUs
+    # Knowledge distillation (Hinton et al. 2015): the digits' loss is (1 - distill) x cross-entropy with the labels
+    # + distill x cross-entropy with the teachers' averaged probabilities on the same augmented batch. The
+    # teachers are weights files given to train.py with --teachers; 0: labels only.
+    distill: float = 0.0
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("sgd", "adamw"):
             raise ValueError(f"optimizer {self.optimizer!r}: choose sgd or adamw")
         if self.schedule not in ("constant", "onecycle"):
             raise ValueError(f"schedule {self.schedule!r}: choose constant or onecycle")
+        if not 0 <= self.distill <= 1:
+            raise ValueError(f"distill {self.distill}: a weight between 0 and 1")
 
     def build(self) -> nn.Module:
         """A freshly initialised network of this recipe's architecture (and width)."""
