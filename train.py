@@ -258,7 +258,7 @@ def run(
         machine=f"{platform.machine()} {platform.processor() or ''}".strip(),
         torch=torch.__version__,
         date=datetime.now(UTC).isoformat(timespec="seconds"),
-        command=command if command is not None else command_line(recipe),
+        command=command if command is not None else command_line(recipe, teachers),
     )
     if teachers:
         meta["teachers"] = [{"file": str(p), "sha256": _sha256(p)} for p in teachers]
@@ -298,8 +298,8 @@ def _flag(name: str, value) -> str:
     return f" --{flag} {value}"
 
 
-def command_line(recipe: Recipe) -> str | None:
-    """The train.py command that trains `recipe` (None when no flags can express it)."""
+def command_line(recipe: Recipe, teachers: list[str | Path] | None = None) -> str | None:
+    """The train.py command that trains `recipe` from `teachers` (None when no flags can express it)."""
     base = RECIPES.get(recipe.model)
     if base is None:
         return None
@@ -307,6 +307,7 @@ def command_line(recipe: Recipe) -> str | None:
     if any(name not in FLAGS for name in changed):
         return None
     flags = "".join(_flag(name, getattr(recipe, name)) for name in changed)
+    flags += "".join(f" {p}" for p in ["--teachers", *teachers]) if teachers else ""
     return f"python train.py --model {recipe.model}{flags}"
 
 

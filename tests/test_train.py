@@ -128,6 +128,7 @@ def test_distilling_needs_teachers_and_records_them(tmp_path):
     meta = train.run(recipe, device="cpu", out=tmp_path, quiet=True, teachers=[teacher])
     assert meta["teachers"] == [{"file": str(teacher), "sha256": hashlib.sha256(teacher.read_bytes()).hexdigest()}]
     assert meta["hyperparameters"]["distill"] == 0.5
+    assert meta["command"] == f"python train.py --model mlp --epochs 1 --limit 500 --distill 0.5 --teachers {teacher}"
     with pytest.raises(ValueError, match="distilling needs both"):
         train.run(recipe, device="cpu", out=tmp_path, quiet=True)
     with pytest.raises(ValueError, match="distilling needs both"):
