@@ -45,12 +45,11 @@ def maps(model: nn.Module, x: torch.Tensor, i: int) -> dict[str, torch.Tensor]:
 
 
 @torch.no_grad()
-def drop(model: nn.Module, x: torch.Tensor, ranking: torch.Tensor, k: int) -> float:
-    logits = model(x)[0]
-    cls = int(logits.argmax())
+def drop(model: nn.Module, x: torch.Tensor, answer: int, logit: float, ranking: torch.Tensor, k: int) -> float:
+    """How far the answer's logit (`logit` for x itself) falls when the k pixels ranked highest are deleted."""
     masked = x.clone().flatten()
     masked[ranking.argsort(descending=True)[:k]] = 0
-    return float(logits[cls] - model(masked.view_as(x))[0, cls])
+    return logit - float(model(masked.view_as(x))[0, answer])
 
 
 def main() -> None:
@@ -69,10 +68,13 @@ def main() -> None:
         for i in range(20, 20 + a.digits):
             x = to_float(xt[i : i + 1])
             with torch.no_grad():
+                logits = pred.model(x)[0]
                 ranked = maps(pred.model, x, i)
+            answer = int(logits.argmax())
             for label, ranking in ranked.items():
                 for k in a.k:
-                    drops.setdefault(label, {}).setdefault(k, []).append(drop(pred.model, x, ranking, k))
+                    fall = drop(pred.model, x, answer, float(logits[answer]), ranking, k)
+                    drops.setdefault(label, {}).setdefault(k, []).append(fall)
         for label, by_k in drops.items():
             print(f"| {name} | {label} | " + " | ".join(f"{np.mean(by_k[k]):.2f}" for k in a.k) + " |")
 

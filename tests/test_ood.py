@@ -176,7 +176,7 @@ def test_saliency_points_at_the_ink_that_matters(mnist_test):
     """Removing the 40 most salient pixels lowers the answer's logit more than removing 40 random ink pixels.
 
     Measured with the plain cnn (about twice the drop, on 19 of these 20 digits). cnn_oe spreads its answer over
-    all the ink, so no ranking of 40 pixels beats random ink for it (benchmarks.saliency_deletion,
+    all the ink, so no ranking of 40 pixels does much better than random ink for it (benchmarks.saliency_deletion,
     docs/overconfidence.md): it is not the network tested here.
     """
     model = Predictor("cnn", "cpu").model
