@@ -6,11 +6,17 @@ share flagged, and AUROC and FPR at 95% TPR of every score. Held-out families ar
 are about; training-allowed families are shown for reference (drawn with another seed than training's).
 It also checks the other side: digits drawn with straight pen strokes, as people draw with a mouse,
 must still be read and not flagged. Writes a confidence-histogram figure and a reliability diagram as PNG.
+
+Run with the defaults (plots in docs/, 1,000 images per family, 50 fooled digits), it also writes its tables into
+the generated sections of docs/overconfidence.md (digitnet.lab.docs), with the machine, the time it took and the
+SHA-256 of every weights and calibration file it read, so the docs quote this run and tests/test_docs.py can tell
+when the weights changed after it.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +27,7 @@ import torch
 from digitnet import models, ood
 from digitnet.device import pick_device
 from digitnet.drawing import render
-from digitnet.lab import exploring
+from digitnet.lab import docs, exploring
 from digitnet.lab.calibrate import fit, forward
 from digitnet.lab.data import load_mnist, to_float, train_val_split
 from digitnet.lab.metrics import auroc, ece, fpr_at_95_tpr, reliability
@@ -35,6 +41,7 @@ from digitnet.lab.probes import (
     doodle_strokes,
     probe_images,
 )
+from digitnet.lab.serving import machine
 from digitnet.lab.strokes import pen_digit_images, stroke_digits
 from digitnet.predict import Predictor
 
@@ -44,6 +51,8 @@ PROBE_SEED = 20_000  # training outliers use the training seed, score selection 
 PEN_PER_DIGIT = 20
 STROKE_N = 1000
 DOCS = Path(__file__).resolve().parents[2] / "docs"  # the repository's docs/
+DOC = DOCS / "overconfidence.md"
+COMMAND = "python -m digitnet evaluate --ood"
 
 
 @dataclass
@@ -160,9 +169,7 @@ def score_table(r: Result) -> str:
     rows = []
     for s in ood.SCORES:
         d = r.digits[s]
-        cells = [
-            f"{auroc(s, d, r.families[f][s]):.4f} / {fpr_at_95_tpr(s, d, r.families[f][s]):.1%}" for f in fams
-        ]
+        cells = [f"{auroc(s, d, r.families[f][s]):.4f} / {fpr_at_95_tpr(s, d, r.families[f][s]):.1%}" for f in fams]
         rows.append([s + (" (verdict)" if s == r.cal.score else "")] + cells)
     return _table([f"{r.name}: AUROC / FPR95"] + [_fam(f) for f in fams], rows)
 
@@ -248,13 +255,37 @@ def plot_doodles(path: Path, per_kind: int = 4, seed: int = 7) -> None:
     plt.close(fig)
 
 
-def report(results: list[Result]) -> str:
-    parts = ["## Summary", summary_table(results), "## Mean top confidence", confidence_table(results),
-             "## The verdict", verdict_table(results),
-             "## Digits drawn with straight strokes (must be read, not flagged)", drawn_table(results)]  # fmt: skip
+def report(results: list[Result], level: str = "##") -> str:
+    """The tables, each under a heading of `level` ("##" printed, "###" in docs/overconfidence.md)."""
+    parts = [f"{level} Summary", summary_table(results), f"{level} Mean top confidence", confidence_table(results),
+             f"{level} The verdict", verdict_table(results),
+             f"{level} Digits drawn with straight strokes (must be read, not flagged)",
+             drawn_table(results)]  # fmt: skip
     for r in results:
-        parts += [f"## Scores: {r.name}", score_table(r)]
+        parts += [f"{level} Scores: {r.name}", score_table(r)]
     return "\n\n".join(parts) + "\n"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "-"
+
+
+def provenance(names: list[str], seconds: float, device: torch.device, threads: int) -> str:
+    """Where and when this report ran, and the files it read: the SHA-256 of each network's weights and calibration."""
+    rows = [[n, _sha256(w := models.weights_path(n)), _sha256(ood.ood_path(w))] for n in names]
+    return (f"{machine()}; {seconds:.0f} s on {device} (torch {torch.__version__}, threads: {threads}).\n\n"
+            + _table(["model", "weights SHA-256", "calibration SHA-256"], rows))  # fmt: skip
+
+
+def standard_run(args: argparse.Namespace) -> bool:
+    """Only a run with the defaults writes the docs: they quote the standard report, not a smaller one."""
+    return not any(getattr(args, a, None) for a in ("plots", "probe_n", "fool_n"))
+
+
+def write_docs(results: list[Result], dreams: str, fooling: str, run: str, doc: Path) -> None:
+    for name, body in (("report-run", run), ("report", report(results, "###")), ("dreams", dreams),
+                       ("fooling", fooling)):  # fmt: skip
+        docs.write_section(doc, name, body, COMMAND)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -275,16 +306,23 @@ def main(args: argparse.Namespace) -> int:
     n_fool = getattr(args, "fool_n", None) or FOOL_N
     predictors = {m: Predictor(m, device) for m in names}
     explored = exploring.explore_all(predictors, exploring.fool_cases(xte, yte, n_fool, seed=PROBE_SEED))
+    dreams, fooling = exploring.dreams_table(explored, predictors), exploring.fooling_table(explored, predictors)
     print(f"## What each network thinks a digit looks like\n\nThe ten inputs each network is most sure are 0-9 "
           f"(digitnet.explore.dream, seeded), and how many of them each network's verdict flags:\n\n"
-          f"{exploring.dreams_table(explored, predictors)}\n")
+          f"{dreams}\n")  # fmt: skip
     print(f"## Fooling\n\n{n_fool} MNIST test digits, each changed (digitnet.explore.fool) until the network says a "
           f"seeded random other digit with >= 99%; every network's verdict on the fooled images:\n\n"
-          f"{exploring.fooling_table(explored, predictors)}\n")
+          f"{fooling}\n")  # fmt: skip
     exploring.plot_dreams(explored, out_dir / "ood_dreams.png")
     plot_doodles(out_dir / "doodles.png")
     exploring.plot_fooled(explored, out_dir / "ood_fooled.png")
     plots = ["doodles", "ood_dreams", "ood_fooled", "ood_confidence", "ood_reliability"]
-    print(f"wrote {', '.join(f'{p}.png' for p in plots)} in {out_dir} ({time.perf_counter() - t0:.0f}s on {device}; "
+    seconds = time.perf_counter() - t0
+    print(f"wrote {', '.join(f'{p}.png' for p in plots)} in {out_dir} ({seconds:.0f}s on {device}; "
           f"families: {len(FAMILIES)})")  # fmt: skip
+    if standard_run(args):
+        write_docs(results, dreams, fooling, provenance(names, seconds, device, torch.get_num_threads()), DOC)
+        print(f"wrote the report's sections of {DOC}")
+    else:
+        print(f"{DOC} not written: --plots, --probe-n or --fool-n make a run other than the one the docs quote")
     return 0
