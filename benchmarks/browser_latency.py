@@ -1,6 +1,6 @@
 """What a visitor feels: pen-up to the answer for the finished drawing, updates while the pen moves, page load.
 
-    DIGITNET_DATA=../shared/data .venv/bin/python -m benchmarks.browser_latency [--strokes 50]
+    .venv/bin/python -m benchmarks.browser_latency [--strokes 50]
 
 The app, the no-op app with the app's components (benchmarks/noop_app.py) and a no-op app around Gradio's
 default 800x800 sketchpad (benchmarks/noop_default_app.py, the issue's baseline) get the same stroke script.

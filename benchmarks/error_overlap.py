@@ -1,6 +1,6 @@
 """Which validation and test digits CNN runs get wrong, and how far the runs agree on them.
 
-    DIGITNET_DATA=../shared/data python -m benchmarks.error_overlap weights/cnn.safetensors /tmp/runs/*/cnn.safetensors
+    python -m benchmarks.error_overlap weights/cnn.safetensors /tmp/runs/*/cnn.safetensors
 
 For each weights file (a CNN of any width): its errors on the 5,000 validation digits and the 10,000 test digits;
 then, per split, how many digits every run gets wrong, at least half of them, and any of them. Digits that every

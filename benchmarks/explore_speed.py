@@ -1,6 +1,6 @@
 """How long a dream grid and a fooling attempt take per network, and what they reach.
 
-    DIGITNET_DATA=../shared/data .venv/bin/python -m benchmarks.explore_speed [--runs 3] [--digits 20]
+    .venv/bin/python -m benchmarks.explore_speed [--runs 3] [--digits 20]
 
 One torch thread on the CPU, as the app runs each request there (--device cuda for a GPU). Times: one grid of ten
 dreams (plain and regularised), median of --runs after a warm-up call; one fooling attempt, median and max over

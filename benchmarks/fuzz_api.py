@@ -1,6 +1,6 @@
 """Bad-input test: generated hostile requests through the app's public API, each answered in time.
 
-    DIGITNET_DATA=../shared/data .venv/bin/python -m benchmarks.fuzz_api [--count 1000] [--workers 4]
+    .venv/bin/python -m benchmarks.fuzz_api [--count 1000] [--workers 4]
 
 Cases (seeded): zero bytes, text with an image extension, truncated and corrupted PNG/JPEG/GIF, a PNG
 header claiming 10^10 pixels, a 100 MB file, animated GIF/PNG, 16-bit and 32-bit integer, float with NaN

@@ -1,6 +1,6 @@
 """Time spent inside the app's function per image: decoding, preprocessing, CNN inference, the whole handler.
 
-    DIGITNET_DATA=../shared/data .venv/bin/python -m benchmarks.inside_function [--runs 300]
+    .venv/bin/python -m benchmarks.inside_function [--runs 300]
 
 One thread, as the app runs on a CPU. "decode+preprocess+cnn" is an uploaded PNG file to the CNN's
 Prediction; "app handler" is the page's function for the pad's live readout (one live update: strokes -> the

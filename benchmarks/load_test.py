@@ -1,6 +1,6 @@
 """Load test: N concurrent clients for a bounded time against the app on loopback; every answer checked.
 
-    DIGITNET_DATA=../shared/data .venv/bin/python -m benchmarks.load_test [--clients 32] [--seconds 60]
+    .venv/bin/python -m benchmarks.load_test [--clients 32] [--seconds 60]
 
 Each client (its own gradio_client.Client in its own thread) cycles through a drawn 7 (/draw), an uploaded
 7 (/upload) and /classify. A response is valid when it names the digit 7. Reports failures, invalid

@@ -1,6 +1,6 @@
 """Single-image latency, batch throughput and training time per epoch for each shipped model.
 
-    DIGITNET_DATA=../shared/data python -m benchmarks.model_speed [--device cpu] [--train-epoch]
+    python -m benchmarks.model_speed [--device cpu] [--train-epoch]
 
 Latency: one preprocessed 28x28 image through `Predictor.probabilities` (the network
 only), median and p95 over --runs calls after warm-up. Throughput: all 10,000 MNIST

@@ -2,7 +2,7 @@
 and the time preprocessing takes per input. Then the odd but real images (digitnet/lab/oddimages.py: low
 resolution, blur, thick marker, tight crops, thumbnails), whose bound is 2 points below the original.
 
-    DIGITNET_DATA=../shared/data python -m benchmarks.redrawn_mnist [--n 10000] [--model cnn] [--seed-subset S]
+    python -m benchmarks.redrawn_mnist [--n 10000] [--model cnn] [--seed-subset S]
 
 `--seed-subset S` takes a seeded random subset of n test digits (S = 2026 is the tests' subset) instead of the
 first n.

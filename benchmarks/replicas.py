@@ -1,6 +1,6 @@
 """Replicas behind a load balancer: the load test (digitnet/lab/load.py) through nginx in front of copies of the app.
 
-    DIGITNET_DATA=../shared/data .venv/bin/python -m benchmarks.replicas [--clients 16] [--seconds 60]
+    .venv/bin/python -m benchmarks.replicas [--clients 16] [--seconds 60]
 
 Starts two replicas (`python app.py`, each on its own 127.0.0.1 port) once, then runs the same load three times
 through nginx on 127.0.0.1 (digitnet/lab/replicas.py), after a short warm-up:

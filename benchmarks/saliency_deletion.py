@@ -1,6 +1,6 @@
 """Does the app's saliency map point at the pixels that decide the answer? A deletion check per network.
 
-    DIGITNET_DATA=../shared/data .venv/bin/python -m benchmarks.saliency_deletion [--k 5 40] [--digits 100]
+    .venv/bin/python -m benchmarks.saliency_deletion [--k 5 40] [--digits 100]
 
 For each MNIST test digit, delete (set to 0) the k pixels a map ranks highest and measure how far the answer's
 logit falls. Maps compared: the app's input x gradient; ink x random (random pixels weighted by their ink, the

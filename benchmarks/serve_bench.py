@@ -1,6 +1,6 @@
 """Serving latency and throughput of the app, each as a ratio to a no-op app measured in the same run.
 
-    DIGITNET_DATA=../shared/data .venv/bin/python -m benchmarks.serve_bench [--calls 300] [--seconds 10]
+    .venv/bin/python -m benchmarks.serve_bench [--calls 300] [--seconds 10]
 
 Both apps run as their own server processes on loopback ports. Single-client latency: --calls calls
 after warm-up (median, p95, p99). Throughput: N clients, each with its own gradio_client.Client in its own

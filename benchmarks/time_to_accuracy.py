@@ -1,6 +1,6 @@
 """Wall time for a train.py recipe to reach a test accuracy (default 99.5%) on this machine.
 
-    DIGITNET_DATA=../shared/data python -m benchmarks.time_to_accuracy --recipe cnn_fast --seeds 1 2 3
+    python -m benchmarks.time_to_accuracy --recipe cnn_fast --seeds 1 2 3
 
 Trains the recipe (with this run's overrides) through train.py's own functions, seed by seed, and
 reports after each epoch the elapsed training time (evaluation excluded), the validation accuracy
