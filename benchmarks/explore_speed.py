@@ -9,6 +9,9 @@ dreams (plain and regularised), median of --runs after a warm-up call; one fooli
 confidence over the ten dreams and how many of them the network's verdict flags as "not a digit"; the share of
 fooling attempts that reach >= 99%, the mean change (L2, L-inf, pixels changed out of 784) and the share of
 fooled images the verdict flags.
+
+Run with the defaults, it writes its tables into docs/benchmarks.md (the generated sections explore-run,
+explore-speed and explore-outcomes).
 """
 
 from __future__ import annotations
@@ -17,15 +20,21 @@ import argparse
 import os
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from digitnet import explore, models
 from digitnet.lab.data import load_mnist
+from digitnet.lab.docs import write_section
 from digitnet.lab.exploring import flagged, fool_cases, mean
 from digitnet.lab.serving import machine
 from digitnet.predict import Predictor
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+COMMAND = "python -m benchmarks.explore_speed"
+DEFAULTS = {"runs": 3, "digits": 20, "device": "cpu"}
 
 
 def timed(fn) -> tuple[float, float, object]:
@@ -54,14 +63,14 @@ def fooling(p: Predictor, cases: list[tuple[np.ndarray, int]]) -> tuple[str, lis
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--digits", type=int, default=20)
-    parser.add_argument("--device", default="cpu")
+    for flag, default in DEFAULTS.items():
+        parser.add_argument(f"--{flag}", type=type(default), default=default)
     args = parser.parse_args()
     torch.set_num_threads(1)
     x, y = load_mnist(train=False)
     cases = fool_cases(x, y, args.digits, seed=0)
-    print(f"machine: {machine()}; torch {torch.__version__}, {torch.get_num_threads()} thread, device {args.device}")
+    run = f"{machine()}; torch {torch.__version__}, {torch.get_num_threads()} thread, device {args.device}"
+    print(f"machine: {run}")
     speed, outcome = [], []
     for name in models.available(required=True):
         p = Predictor(name, args.device)
@@ -78,16 +87,25 @@ def main() -> None:
             f"| {flagged([r.after for r in ok])} | {flagged([r.before for r in fooled])} |"
         )
         print(f"{name} done", flush=True)
-    print("\nseconds, wall / CPU of this process:")
-    print("\n| model | plain grid | regularised grid | fool, median | fool, max |\n|---|---|---|---|---|")
-    print("\n".join(speed))
-    print(
-        "\n| model | plain: min confidence | plain: flagged | regularised: min confidence | regularised: flagged "
-        "| fooled | mean L2 | mean L-inf | mean pixels changed | mean confidence | fooled: flagged "
-        "| originals: flagged |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+    run += f"; load average at the end {os.getloadavg()[0]:.2f}"
+    speed_table = "\n".join(
+        ["| model | plain grid | regularised grid | fool, median | fool, max |", "|---|---|---|---|---|", *speed]
     )
-    print("\n".join(outcome))
-    print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
+    outcome_table = "\n".join(
+        [
+            "| model | plain: min confidence | plain: flagged | regularised: min confidence | regularised: flagged "
+            "| fooled | mean L2 | mean L-inf | mean pixels changed | mean confidence | fooled: flagged "
+            "| originals: flagged |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            *outcome,
+        ]
+    )
+    print(f"\nseconds, wall / CPU of this process:\n\n{speed_table}\n\n{outcome_table}\n\n{run}")
+    if vars(args) == DEFAULTS:
+        sections = {"explore-run": run, "explore-speed": speed_table, "explore-outcomes": outcome_table}
+        for section, body in sections.items():
+            write_section(DOC, section, body, COMMAND)
+        print(f"wrote the sections explore-run, explore-speed and explore-outcomes of {DOC}")
 
 
 if __name__ == "__main__":
