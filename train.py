@@ -1,6 +1,6 @@
 """Train a digitnet model on MNIST and write weights/<model>.safetensors plus a JSON beside it.
 
-    DIGITNET_DATA=../shared/data python train.py --model cnn
+    python train.py --model cnn          (MNIST downloads into ./data; DIGITNET_DATA or --data-dir: another folder)
 
 How each model is trained is its Recipe in digitnet/lab/recipes.py; the flags below override its fields.
 From Python: `train.run(dataclasses.replace(RECIPES["cnn"], epochs=2))`.

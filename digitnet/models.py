@@ -94,7 +94,8 @@ def weights_path(name: str, weights_dir: str | Path | None = None) -> Path:
 
 
 def retrain_command(name: str) -> str:
-    return f"DIGITNET_DATA=../shared/data python train.py --model {name}"
+    """The command that re-creates a model's weights (MNIST downloads into ./data when absent)."""
+    return f"python train.py --model {name}"
 
 
 def available(weights_dir: str | Path | None = None, required: bool = False) -> list[str]:

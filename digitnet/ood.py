@@ -18,13 +18,12 @@ no pickle). This module only reads it.
 from __future__ import annotations
 
 import hashlib
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 
 from digitnet import models
@@ -83,16 +82,36 @@ def weights_digest(weights: Path) -> str:
     return hashlib.sha256(Path(weights).read_bytes()).hexdigest()
 
 
+class CalibrationError(models.WeightsError):
+    """The calibration beside the weights does not belong to them (or cannot be read); the message names the fix."""
+
+
+def calibrate_command(name: str) -> str:
+    return f"python -m digitnet calibrate --model {name}"
+
+
 def load_calibration(name: str, weights_dir: str | Path | None = None) -> Calibration | None:
-    """The stored calibration of model `name`, or None when it has none (then no verdict is given)."""
-    path = ood_path(models.weights_path(name, weights_dir))
+    """The stored calibration of model `name`, or None when it has none (then no verdict is given).
+
+    One that does not belong to the weights beside it is an error (CalibrationError, naming the file and the command
+    that re-creates it), never a verdict that silently vanishes or a threshold applied to a network it was not
+    fitted on.
+    """
+    weights = models.weights_path(name, weights_dir)
+    path = ood_path(weights)
     if not path.is_file():
         return None
-    with safe_open(str(path), "pt") as f:
-        meta = f.metadata()
-    if meta.get("weights_sha256") != weights_digest(models.weights_path(name, weights_dir)):
-        warnings.warn(f"{path} was fitted on other weights; ignoring it (python -m digitnet calibrate --model {name})",
-                      stacklevel=2)  # fmt: skip
-        return None
-    t = load_file(str(path))
-    return Calibration(float(t["temperature"][0]), t["means"], t["precision"], meta["score"], float(meta["threshold"]))
+    fix = f"recreate it with: {calibrate_command(name)}"
+    try:
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata() or {}
+        tensors = load_file(str(path))
+        cal = Calibration(float(tensors["temperature"][0]), tensors["means"], tensors["precision"],
+                          meta["score"], float(meta["threshold"]))  # fmt: skip
+    except (SafetensorError, OSError, KeyError, ValueError, IndexError) as e:
+        raise CalibrationError(f"calibration file {path} is corrupt or incomplete ({e!r}); {fix}") from e
+    if meta.get("weights_sha256") != weights_digest(weights):
+        raise CalibrationError(f"calibration file {path} was fitted on other weights than {weights}; {fix}")
+    if cal.score not in HIGHER_IS_DIGIT:
+        raise CalibrationError(f"calibration file {path} names an unknown score {cal.score!r}; {fix}")
+    return cal

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
+import sys
+import warnings
 
 import numpy as np
 import pytest
 import torch
 
-from digitnet import models, ood
+from digitnet import DigitnetWarning, models, ood
 from digitnet.__main__ import main as cli
 from digitnet.lab import calibrate, metrics
 from digitnet.lab.data import to_float, train_val_split
 from digitnet.lab.probes import HELDOUT_DOODLES, doodle_images, probe_images
+from digitnet.lab.serving import ROOT
 from digitnet.lab.strokes import pen_digit_images, stroke_digits
 from digitnet.predict import Predictor
 from digitnet.saliency import saliency
@@ -87,8 +92,38 @@ def test_calibrate_writes_a_calibration_that_flags_the_chosen_share_of_validatio
     assert min(abs(digits - calibrate.FLAG_RATE), abs(strokes - calibrate.STROKE_FLAG_RATE)) <= 0.001
     assert summary["val_flagged"] == pytest.approx(digits) and summary["val_strokes_flagged"] == pytest.approx(strokes)
     (tmp_path / "mlp.safetensors").write_bytes(b"retrained since")
-    with pytest.warns(UserWarning, match="other weights"):
-        assert ood.load_calibration("mlp", tmp_path) is None
+    stale = re.escape(f"calibration file {tmp_path / 'mlp.ood.safetensors'} was fitted on other weights")
+    with pytest.raises(ood.CalibrationError, match=stale + ".*python -m digitnet calibrate --model mlp"):
+        ood.load_calibration("mlp", tmp_path)
+
+
+def test_a_corrupt_calibration_is_an_error_that_names_the_file_and_the_fix(tmp_path):
+    shutil.copy(models.weights_path("mlp"), tmp_path / "mlp.safetensors")
+    data = ood.ood_path(models.weights_path("mlp")).read_bytes()
+    (tmp_path / "mlp.ood.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ood.CalibrationError, match="mlp.ood.safetensors is corrupt.*calibrate --model mlp"):
+        ood.load_calibration("mlp", tmp_path)
+    (tmp_path / "mlp.ood.safetensors").unlink()
+    assert ood.load_calibration("mlp", tmp_path) is None  # no calibration: no verdict, by design
+
+
+def test_a_stale_calibration_stops_the_app_at_start_up_with_one_error(tmp_path):
+    """The app's networks with cnn_oe's calibration replaced by another network's: importing app.py (which loads
+    the networks) fails with one error naming the file and the command, not a served network without a verdict."""
+    for f in models.WEIGHTS_DIR.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    shutil.copy(tmp_path / "mlp.ood.safetensors", tmp_path / "cnn_oe.ood.safetensors")
+    code = f"import digitnet.models as m; m.WEIGHTS_DIR = __import__('pathlib').Path({str(tmp_path)!r}); import app"
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    last = r.stderr.strip().splitlines()[-1]
+    assert r.returncode != 0 and last.startswith("digitnet.ood.CalibrationError: "), r.stderr
+    assert f"calibration file {tmp_path / 'cnn_oe.ood.safetensors'} was fitted on other weights" in last
+    assert last.endswith("recreate it with: python -m digitnet calibrate --model cnn_oe")
+
+
+def test_the_projects_own_warnings_are_errors_under_pytest():
+    with pytest.raises(DigitnetWarning):
+        warnings.warn("a digitnet warning", DigitnetWarning, stacklevel=1)
 
 
 # --- the shipped models -------------------------------------------------------------------------------------
@@ -99,10 +134,15 @@ def oe():
     return Predictor("cnn_oe", "cpu")
 
 
-def test_every_shipped_model_has_a_calibration():
+def test_every_shipped_model_has_a_calibration_fitted_on_its_weights():
+    """Each shipped calibration loads (a stale one raises) and is the one its record describes."""
     assert set(SHIPPED) == set(models.ARCHITECTURES)
     for name in SHIPPED:
-        assert models.metadata(name)["ood"]["score"] in ood.SCORES
+        record = models.metadata(name)["ood"]
+        cal = ood.load_calibration(name)
+        assert isinstance(cal, ood.Calibration) and cal.score == record["score"] and cal.score in ood.SCORES
+        assert cal.threshold == pytest.approx(record["threshold"]) and cal.temperature > 0
+        assert Predictor(name, "cpu").calibration is not None
 
 
 def test_oe_model_is_accurate_and_flags_few_real_digits(oe, mnist_test):
