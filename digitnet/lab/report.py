@@ -50,6 +50,7 @@ FOOL_N = 50  # MNIST test digits fooled per network (about 0.5 s each on one CPU
 PROBE_SEED = 20_000  # training outliers use the training seed, score selection 10_000
 PEN_PER_DIGIT = 20
 STROKE_N = 1000
+KIND_N = 200  # doodles of each kind, for the kind-by-kind verdict
 DOCS = Path(__file__).resolve().parents[2] / "docs"  # the repository's docs/
 DOC = DOCS / "overconfidence.md"
 COMMAND = "python -m digitnet evaluate --ood"
@@ -68,6 +69,7 @@ class Result:
     probs_t: torch.Tensor
     labels: torch.Tensor
     families: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    kinds: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)  # scores on each doodle kind
     drawn: dict[str, tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]] = field(default_factory=dict)
 
     def flagged(self, s: dict[str, torch.Tensor]) -> float:
@@ -83,7 +85,8 @@ def calibration_for(name: str, model: torch.nn.Module, data_dir: str | None) -> 
     return cal, False
 
 
-def evaluate_model(name: str, probes: dict[str, torch.Tensor], drawn: dict, xte, yte, device, data_dir) -> Result:
+def evaluate_model(name: str, probes: dict[str, torch.Tensor], kinds: dict[str, torch.Tensor], drawn: dict, xte, yte,
+                   device, data_dir) -> Result:  # fmt: skip
     model = models.load(name, device)
     cal, stored = calibration_for(name, model, data_dir)
     logits, feats = forward(model, xte)
@@ -92,6 +95,8 @@ def evaluate_model(name: str, probes: dict[str, torch.Tensor], drawn: dict, xte,
                cal, stored, ood.scores(logits, feats, cal), probs, probs_t, yte)  # fmt: skip
     for fam, x in probes.items():
         r.families[fam] = ood.scores(*forward(model, x), cal)
+    for kind, x in kinds.items():
+        r.kinds[kind] = ood.scores(*forward(model, x), cal)
     for what, (x, y) in drawn.items():
         logits, feats = forward(model, x)
         r.drawn[what] = (torch.softmax(logits, 1), y, ood.scores(logits, feats, cal))
@@ -149,6 +154,13 @@ def verdict_table(results: list[Result]) -> str:
     rows = [["MNIST test digits"] + [f"{r.flagged(r.digits):.1%}" for r in results]]
     rows += [[_fam(f)] + [f"{r.flagged(r.families[f]):.1%}" for r in results] for f in fams]
     return _table(["share flagged 'not a digit'"] + [f"{r.name} ({r.cal.score})" for r in results], rows)
+
+
+def kinds_table(results: list[Result]) -> str:
+    rows = [[k if k in HELDOUT_DOODLES else f"{k} (train)"] + [f"{r.flagged(r.kinds[k]):.1%}" for r in results]
+            for k in results[0].kinds]  # fmt: skip
+    return _table([f"doodle kind ({KIND_N} each): share flagged"] + [f"{r.name} ({r.cal.score})" for r in results],
+                  rows)  # fmt: skip
 
 
 def drawn_table(results: list[Result]) -> str:
@@ -258,7 +270,8 @@ def plot_doodles(path: Path, per_kind: int = 4, seed: int = 7) -> None:
 def report(results: list[Result], level: str = "##") -> str:
     """The tables, each under a heading of `level` ("##" printed, "###" in docs/overconfidence.md)."""
     parts = [f"{level} Summary", summary_table(results), f"{level} Mean top confidence", confidence_table(results),
-             f"{level} The verdict", verdict_table(results),
+             f"{level} The verdict", verdict_table(results), f"{level} The verdict, doodle by kind",
+             kinds_table(results),
              f"{level} Digits drawn with straight strokes (must be read, not flagged)",
              drawn_table(results)]  # fmt: skip
     for r in results:
@@ -294,9 +307,10 @@ def main(args: argparse.Namespace) -> int:
     names = models.available(required=True)
     n, out_dir = getattr(args, "probe_n", None) or PROBE_N, Path(getattr(args, "plots", None) or DOCS)
     probes = {f: probe_images(f, n, PROBE_SEED) for f in HELDOUT_FAMILIES + TRAIN_FAMILIES}
+    kinds = {k: doodle_images(k, KIND_N, PROBE_SEED) for k in HELDOUT_DOODLES + TRAIN_DOODLES}
     xte, yte = load_mnist(train=False, root=args.data_dir)
     drawn = drawn_digits(xte, yte)
-    results = [evaluate_model(m, probes, drawn, to_float(xte), yte, device, args.data_dir) for m in names]
+    results = [evaluate_model(m, probes, kinds, drawn, to_float(xte), yte, device, args.data_dir) for m in names]
     print(f"# Out-of-distribution report: models {', '.join(names)}; {n} images per probe family (seed "
           f"{PROBE_SEED}); 10,000 MNIST test digits; held-out families: {', '.join(HELDOUT_FAMILIES)}\n")  # fmt: skip
     print(report(results))
