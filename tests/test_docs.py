@@ -3,6 +3,12 @@ records they come from."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import re
+from pathlib import Path
+
 import pytest
 
 from digitnet.lab.docs import MissingSection, markers, read_section, write_section
@@ -73,3 +79,247 @@ def test_an_end_marker_before_its_start_is_refused(tmp_path):
 def test_a_section_name_is_one_word():
     with pytest.raises(ValueError, match="section name"):
         markers("two words", "python -m x")
+
+
+# --- figures the README and docs quote ------------------------------------------------------------------------
+# Each check finds a quoted figure by a pattern near the model's name (spaces in a pattern match any whitespace, so
+# a sentence may wrap) and compares it with the record in weights/<model>.json or the report's generated tables in
+# docs/overconfidence.md. The pattern must match at least once: a reworded sentence fails until its check follows.
+
+ROOT = Path(__file__).resolve().parents[1]
+README, DOCS = ROOT / "README.md", ROOT / "docs"
+OVERCONFIDENCE, BENCHMARKS = DOCS / "overconfidence.md", DOCS / "benchmarks.md"
+MODELS = ("mlp", "cnn", "cnn_oe")
+
+
+def record(name: str) -> dict:
+    return json.loads((ROOT / "weights" / f"{name}.json").read_text())
+
+
+def pct(x: float, digits: int = 2) -> str:
+    return f"{100 * x:.{digits}f}%"
+
+
+def num(cell: str) -> float:
+    return float(cell.strip().rstrip("%").replace(",", ""))
+
+
+def parse_tables(md: str) -> dict[str, list[list[str]]]:
+    """Every markdown table in `md` by the heading above it (or "" before any heading): rows of cells, header first."""
+    tables: dict[str, list[list[str]]] = {}
+    heading = ""
+    for line in md.splitlines():
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+        elif line.startswith("|") and not line.startswith("|---"):
+            tables.setdefault(heading, []).append([c.strip() for c in line.strip().strip("|").split("|")])
+    return tables
+
+
+def cell(table: list[list[str]], row: str | tuple[str, ...], column: str) -> str:
+    """The cell of `table` in the row whose first cells are `row` and the column headed `column`."""
+    key = (row,) if isinstance(row, str) else row
+    (match,) = [r for r in table[1:] if tuple(r[: len(key)]) == key]
+    return match[table[0].index(column)]
+
+
+@functools.cache
+def report() -> dict[str, list[list[str]]]:
+    tables = parse_tables(read_section(OVERCONFIDENCE, "report"))
+    tables["dreams"] = parse_tables(read_section(OVERCONFIDENCE, "dreams"))[""]
+    tables["fooling"] = parse_tables(read_section(OVERCONFIDENCE, "fooling"))[""]
+    return tables
+
+
+def summary(model: str, column: str) -> str:
+    return cell(report()["Summary"], model, column)
+
+
+def confidence(model: str) -> dict[str, float]:
+    """One model's mean top confidence (before temperature scaling) on each held-out family."""
+    rows = report()["Mean top confidence"]
+    col = rows[0].index(model)
+    return {r[0]: num(r[col].split(" / ")[0]) for r in rows[2:] if "(train)" not in r[0]}  # row 1: the digits'
+
+
+def digits_confidence(model: str) -> str:
+    """One model's mean top confidence on the MNIST test digits, before temperature scaling."""
+    return cell(report()["Mean top confidence"], "MNIST test digits", model).split(" / ")[0]
+
+
+def noise_apart(model: str) -> list[float]:
+    """confidence() without Hein et al.'s scaled noise, which the docs quote on its own."""
+    return [v for f, v in confidence(model).items() if f != "uniform_noise_x1.5"]
+
+
+def score_range(model: str, score: str, part: int, families: list[str] | None = None) -> list[float]:
+    """AUROC (part 0) or FPR95 (part 1) of one score over the held-out families (or the given ones)."""
+    rows = report()[f"Scores: {model}"]
+    cols = [i for i, f in enumerate(rows[0]) if i and "(train)" not in f and (families is None or f in families)]
+    (row,) = [r for r in rows[1:] if r[0].split(" (")[0] == score]
+    return [num(row[i].split(" / ")[part]) for i in cols]
+
+
+def span(values: list[float], fmt: str) -> str:
+    return f"{min(values):{fmt}}-{max(values):{fmt}}"
+
+
+def drawn(model: str, what: str) -> list[str]:
+    """read / flagged / mean top confidence of one model on the hand-drawn polylines or the re-drawn MNIST digits."""
+    table = report()["Digits drawn with straight strokes (must be read, not flagged)"]
+    (row,) = [r for r in table[1:] if r[0].startswith(what)]
+    return row[table[0].index(model)].split(" / ")
+
+
+def verdict(family: str, model: str) -> str:
+    table = report()["The verdict"]
+    col = [c.split(" (")[0] for c in table[0]].index(model)
+    (row,) = [r for r in table[1:] if r[0] == family]
+    return row[col]
+
+
+def dreams(grown_by: str, column: str, grid: str = "plain") -> str:
+    return cell(report()["dreams"], (grown_by, grid), column)
+
+
+def fooling(model: str, column: str) -> str:
+    return cell(report()["fooling"], model, column)
+
+
+def ood_record(model: str, key: str) -> float:
+    return record(model)["ood"][key]
+
+
+CHECKS = [
+    # README: the models table and the training section, against the records
+    *[(README, rf"^\| `{m}` \|.*\| ([\d.]+%) \| ([\d,]+) \|$",
+       lambda m=m: (pct(record(m)["test_accuracy"]), f"{record(m)['parameters']:,}")) for m in MODELS],
+    (README, r"`cnn_oe` was trained with `--threads (\d)`, the others with (\d)",
+     lambda: (str(record("cnn_oe")["cpu_threads"]), str(record("cnn")["cpu_threads"]))),
+    (README, r"\(35,674 against ([\d,]+)\)", lambda: (f"{record('cnn')['parameters']:,}",)),
+    # README: the "in short" table and the prose, against the report
+    *[(README, rf"^\| `{m}` \| ([\d.]+) \| ([\d.]+) / ([\d.]+%) \(.*\) \| ([\d.]+%) \| ([\d.]+%) \|$",
+       lambda m=m: (summary(m, "mean top conf, held-out"), f"{num(summary(m, 'worst AUROC, held-out')):.3f}",
+                    summary(m, "worst FPR95, held-out"), f"{num(summary(m, 'test digits flagged')):.1f}%",
+                    drawn(m, "hand-drawn polylines")[1])) for m in MODELS],
+    (README, r"`cnn_oe` flags (\d+)% of them, the plain `cnn` (\d+)%",
+     lambda: tuple(f"{num(verdict('pen_letters', m)):.0f}" for m in ("cnn_oe", "cnn"))),
+    (README, r"its own verdict flags only (\d+) of the ten, where the plain `cnn`'s flags all (\w+)",
+     lambda: (dreams("cnn_oe", "flagged by cnn_oe").split("/")[0], "ten" if dreams("cnn", "flagged by cnn") == "10/10"
+              else dreams("cnn", "flagged by cnn"))),
+    # docs/overconfidence.md: the targets table
+    (OVERCONFIDENCE, r"\(verdict score `(\w+)`\) \| worst ([\d.]+) \(",
+     lambda: (summary("cnn_oe", "verdict score"), summary("cnn_oe", "worst AUROC, held-out"))),
+    (OVERCONFIDENCE, r"FPR at 95% TPR <= 5% against every held-out family \| worst ([\d.]+%) ",
+     lambda: (summary("cnn_oe", "worst FPR95, held-out"),)),
+    (OVERCONFIDENCE, r"held-out non-digits <= 0.35 \| ([\d.]+) pooled; per family ([\d.]+-[\d.]+) \|",
+     lambda: (summary("cnn_oe", "mean top conf, held-out"), span(list(confidence("cnn_oe").values()), ".3f"))),
+    (OVERCONFIDENCE, r"\| ([\d.]+%) of `doodles_heldout` \(1,000", lambda: (verdict("doodles_heldout", "cnn_oe"),)),
+    (OVERCONFIDENCE, r"MNIST test accuracy >= 99.5%, with margin \(issue 14\) \| ([\d.]+%) \(([\d,]+) of 10,000\)",
+     lambda: (pct(record("cnn_oe")["test_accuracy"]), f"{round(record('cnn_oe')['test_accuracy'] * 10_000):,}")),
+    (OVERCONFIDENCE, r"at most 2% of MNIST test digits flagged \| ([\d.]+%) "
+                     r"\(the threshold flags ([\d.]+%) of validation",
+     lambda: (summary("cnn_oe", "test digits flagged"), pct(ood_record("cnn_oe", "val_flagged")))),
+    (OVERCONFIDENCE, r"\| ([\d.]+%) of 1,000 re-drawn MNIST test digits; ([\d.]+%) of the 200 hand-drawn polylines",
+     lambda: (drawn("cnn_oe", "MNIST test digits re-drawn")[1], drawn("cnn_oe", "hand-drawn polylines")[1])),
+    (OVERCONFIDENCE, r"<= 0.5% after temperature scaling \| ([\d.]+%) \(([\d.]+%) before; T = ([\d.]+)\)",
+     lambda: (summary("cnn", "ECE after T"), summary("cnn", "ECE"), summary("cnn", "T"))),
+    (OVERCONFIDENCE, r"\| lowest ([\d.]+%) \(plain grid\); `mlp` ([\d.]+%); "
+                     r"`cnn_oe` lowest ([\d.]+)%, median ([\d.]+)%",
+     lambda: (dreams("cnn", "lowest confidence"), dreams("mlp", "lowest confidence"),
+              f"{num(dreams('cnn_oe', 'lowest confidence')):.1f}",
+              f"{num(dreams('cnn_oe', 'median confidence')):.1f}")),
+    # docs/overconfidence.md: the prose
+    (OVERCONFIDENCE, r"\*\*weight 0.25, strokes 0.25, seed 1 \(shipped\)\*\* \| \*\*([\d.]+%)\*\* \| \*\*([\d.]+%)\*\*",
+     lambda: (pct(record("cnn_oe")["val_accuracy"]), pct(record("cnn_oe")["test_accuracy"]))),
+    (OVERCONFIDENCE, r"its test accuracy read once: \*\*([\d.]+%)\*\* \(([\d,]+) of 10,000\)",
+     lambda: (pct(record("cnn_oe")["test_accuracy"]), f"{round(record('cnn_oe')['test_accuracy'] * 10_000):,}")),
+    (OVERCONFIDENCE, r"For `cnn_oe` the second binds \(it flags ([\d.]+%) of validation digits\); for `cnn` the first "
+                     r"\(([\d.]+%) of re-drawn digits\); for `mlp` both nearly \(([\d.]+%) and ([\d.]+%)\)",
+     lambda: (pct(ood_record("cnn_oe", "val_flagged")), pct(ood_record("cnn", "val_strokes_flagged"), 1),
+              pct(ood_record("mlp", "val_flagged")), pct(ood_record("mlp", "val_strokes_flagged"), 1))),
+    (OVERCONFIDENCE, r"retrained that night with a quarter of the digits re-drawn \(above\) reads ([\d.]+%), "
+                     r"at mean top confidence ([\d.]+) \(T = ([\d.]+)\)",
+     lambda: (pct(record("cnn_oe")["test_accuracy"]), digits_confidence("cnn_oe"), summary("cnn_oe", "T"))),
+    (OVERCONFIDENCE, r"so it flags only ([\d.]+%) of real test digits, and fewer photo crops than before \(([\d.]+%) "
+                     r"against 93.3%\); held-out doodles as before \(([\d.]+%) against 98.2%\)",
+     lambda: (summary("cnn_oe", "test digits flagged"), verdict("photo_crops", "cnn_oe"),
+              verdict("doodles_heldout", "cnn_oe"))),
+    (OVERCONFIDENCE, r"the plain `cnn` names a digit with a mean top confidence of ([\d.]+-[\d.]+) per family, "
+                     r"([\d.]+) on held-out doodles, and ([\d.]+) on the Hein et al. scaled noise; "
+                     r"the `mlp` ([\d.]+-[\d.]+)\.",
+     lambda: (span(noise_apart("cnn"), ".2f"), f"{confidence('cnn')['doodles_heldout']:.3f}",
+              f"{confidence('cnn')['uniform_noise_x1.5']:.3f}", span(list(confidence("mlp").values()), ".2f"))),
+    (OVERCONFIDENCE, r"Separation by plain softmax confidence is only ([\d.]+-[\d.]+) AUROC for the CNN and "
+                     r"([\d.]+-[\d.]+) for the MLP, with (\d+-\d+)% \(CNN\) and up to (\d+)% \(MLP\)",
+     lambda: (span(score_range("cnn", "msp", 0), ".2f"), span(score_range("mlp", "msp", 0), ".2f"),
+              span(score_range("cnn", "msp", 1), ".0f"), f"{max(score_range('mlp', 'msp', 1)):.0f}")),
+    (OVERCONFIDENCE, r"the best the plain `cnn` can do \(AUROC ([\d.]+-[\d.]+), but still (\d+-\d+)% FPR95 on letters",
+     lambda: (span(score_range("cnn", "mahalanobis", 0), ".2f"), span(score_range(
+              "cnn", "mahalanobis", 1, ["letters_unseen_fonts", "unseen_symbols", "pen_letters", "photo_crops",
+                                        "doodles_heldout"]), ".0f"))),
+    (OVERCONFIDENCE, r"Its own verdict flags only (\d+) of the ten it grows in 40 steps",
+     lambda: (dreams("cnn_oe", "flagged by cnn_oe").split("/")[0],)),
+    (OVERCONFIDENCE, r"its fooling needs larger changes, L2 ([\d.]+), and fails within the budget for (\d+) of\s+50",
+     lambda: (fooling("cnn_oe", "mean L2"), str(50 - int(fooling("cnn_oe", "fooled (>= 99%)").split("/")[0])))),
+    (OVERCONFIDENCE, r"The plain `cnn`'s feature-density verdict catches (\d+) of its 50, and `cnn_oe`'s verdict "
+                     r"catches (\d+) of the 50 fooled for `cnn` and all (\d+) fooled for `mlp`",
+     lambda: (fooling("cnn", "flagged by cnn").split("/")[0], fooling("cnn", "flagged by cnn_oe").split("/")[0],
+              fooling("mlp", "flagged by cnn_oe").split("/")[0])),
+    (OVERCONFIDENCE, r"raises their test ECE, `mlp` ([\d.]+%) -> ([\d.]+%) and `cnn` ([\d.]+%) -> ([\d.]+%)\.",
+     lambda: tuple(summary(m, c) for m in ("mlp", "cnn") for c in ("ECE", "ECE after T"))),
+    (OVERCONFIDENCE, r"`cnn_oe`, which is underconfident on digits \(ECE ([\d.]+%): mean top confidence ([\d.]+) at "
+                     r"([\d.]+%) accuracy\), and its temperature below 1 \(T = ([\d.]+)\) sharpens it to ECE "
+                     r"([\d.]+%)\.",
+     lambda: (summary("cnn_oe", "ECE"), digits_confidence("cnn_oe"), summary("cnn_oe", "MNIST test acc"),
+              summary("cnn_oe", "T"), summary("cnn_oe", "ECE after T"))),
+    (OVERCONFIDENCE, r"Energy is a poor score for the plain `cnn` on scaled noise \(AUROC ([\d.]+):",
+     lambda: (f"{score_range('cnn', 'energy', 0, ['uniform_noise_x1.5'])[0]:.2f}",)),
+    (OVERCONFIDENCE, r"Mahalanobis is useless for `cnn_oe` \(AUROC ([\d.]+-[\d.]+) on held-out families\)",
+     lambda: (span(score_range("cnn_oe", "mahalanobis", 0), ".2f"),)),
+    (OVERCONFIDENCE, r"on those probes it caught ([\d.]+%) of outliers against ([\d.]+%) for entropy",
+     lambda: tuple(pct(record("cnn_oe")["ood"]["selection"]["scores"][s]["caught"]) for s in ("msp", "entropy"))),
+    # docs/benchmarks.md: the shipped weights and the networks' table
+    *[(BENCHMARKS, rf"^\| `{m}` \| ([\d.]+%) \| ([\d.]+%) \| ([\d,]+) s",
+       lambda m=m: (pct(record(m)["test_accuracy"]), pct(record(m)["val_accuracy"]),
+                    f"{record(m)['train_seconds']:,.0f}")) for m in MODELS],
+    *[(BENCHMARKS, rf"^\| `{m}` \| ([\d,]+) \| [\d.]+ ms", lambda m=m: (f"{record(m)['parameters']:,}",))
+      for m in MODELS],
+    (BENCHMARKS, r"The `cnn` meets the ([\d.]+%) target exactly \(([\d,]+) of 10,000\)",
+     lambda: (f"{100 * record('cnn')['test_accuracy']:.1f}%", f"{round(record('cnn')['test_accuracy'] * 10_000):,}")),
+]  # fmt: skip
+
+
+def _quoted(path: Path, pattern: str) -> list[tuple[int, tuple[str, ...]]]:
+    text = path.read_text(encoding="utf-8")
+    regex = re.compile(pattern.replace(" ", r"\s+"), re.MULTILINE)
+    return [(text.count("\n", 0, m.start()) + 1, m.groups()) for m in regex.finditer(text)]
+
+
+@pytest.mark.parametrize(("path", "pattern", "expected"), CHECKS, ids=[f"{c[0].name}:{c[1][:48]}" for c in CHECKS])
+def test_a_quoted_figure_matches_its_record_or_the_report(path, pattern, expected):
+    hits = _quoted(path, pattern)
+    assert hits, f"{path.relative_to(ROOT)}: no text matches {pattern!r}; was the sentence reworded? update its check"
+    want = expected()
+    for line, got in hits:
+        assert got == want, f"{path.relative_to(ROOT)}:{line} quotes {got}, the records / the report say {want}"
+
+
+def test_the_report_in_the_docs_was_run_on_the_shipped_weights_and_calibrations():
+    """The report's run section lists the SHA-256 of every file it read: a retrained or re-calibrated network
+    makes every figure quoted from the report stale until `python -m digitnet evaluate --ood` runs again."""
+    listed = {r[0]: r[1:] for r in parse_tables(read_section(OVERCONFIDENCE, "report-run"))[""][1:]}
+    assert sorted(listed) == sorted(MODELS)
+    for m, (weights, calibration) in listed.items():
+        for path, digest in ((ROOT / "weights" / f"{m}.safetensors", weights),
+                             (ROOT / "weights" / f"{m}.ood.safetensors", calibration)):  # fmt: skip
+            actual = hashlib.sha256(path.read_bytes()).hexdigest()
+            stale = f"{path.relative_to(ROOT)} is not the file the report in docs/overconfidence.md read"
+            assert actual == digest, f"{stale}: re-run python -m digitnet evaluate --ood"
+
+
+def test_the_report_quotes_the_records_accuracy_and_temperature():
+    for m in MODELS:
+        assert summary(m, "MNIST test acc") == pct(record(m)["test_accuracy"]), m
+        assert summary(m, "T") == f"{record(m)['ood']['temperature']:.3f}", m
+        assert summary(m, "verdict score") == record(m)["ood"]["score"], m
