@@ -8,33 +8,17 @@ folder (what the page's upload, clipboard, webcam and examples send) and refuse 
 before anything is decoded; digitnet/guard.py refuses URLs as paths before Gradio could download them.
 
 gr.Image with type="filepath" opens the file with every Pillow format only to look at its mode; `Image` hands the
-path on instead, to `digitnet.preprocess`, which checks format and size from the header before decoding. Where
-Gradio does decode (other types or modes), its failures become a gr.Error that says what is wrong. The browser side
-is unchanged: Gradio's own front ends.
+path on instead, to `digitnet.preprocess`, which checks format and size from the header before decoding, and it
+refuses any other type or mode, so Gradio never decodes an upload here. The browser side is unchanged: Gradio's own
+front ends.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import gradio as gr
 from gradio.utils import get_upload_folder, is_in_or_equal
-from PIL import Image as PILImage
-
-from digitnet.preprocess import FORMATS
-
-
-def decode_error(err: Exception, payload: Any = None) -> gr.Error:
-    """A message for the visitor about an upload that could not be decoded."""
-    path = getattr(payload, "path", None)
-    if path and os.path.isfile(path) and os.path.getsize(path) == 0:
-        return gr.Error("the file is empty")
-    if isinstance(err, (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning)):
-        return gr.Error("the image has too many pixels to process")
-    if isinstance(err, PILImage.UnidentifiedImageError):
-        return gr.Error(f"the file is not an image in a supported format ({', '.join(FORMATS)})")
-    return gr.Error("the image could not be decoded: the file may be truncated, corrupt or not an image")
 
 
 def check_upload(payload: Any) -> str:
@@ -62,23 +46,17 @@ class _UploadsOnly:
         return super().preprocess(payload)
 
 
-class _ClearDecodeErrors:
-    """Mixin for a Gradio image input: a failure to decode becomes a gr.Error with a message."""
+class Image(gr.Image):
+    """gr.Image that hands on the uploaded file's path undecoded: digitnet.preprocess checks its format and size
+    from the header before decoding it. Only that use is allowed, so no value is ever decoded by Gradio here."""
 
-    def preprocess(self, payload: Any) -> Any:
-        try:
-            return super().preprocess(payload)
-        except gr.Error:
-            raise
-        except Exception as err:
-            raise decode_error(err, payload) from err
+    def __init__(self, value: Any = None, **kwargs: Any) -> None:
+        if kwargs.setdefault("type", "filepath") != "filepath" or kwargs.setdefault("image_mode", None) is not None:
+            raise ValueError("components.Image hands on file paths only: type='filepath', image_mode=None")
+        super().__init__(value, **kwargs)
 
-
-class Image(_UploadsOnly, _ClearDecodeErrors, gr.Image):
-    def preprocess(self, payload: Any) -> Any:
-        if payload is not None and self.type == "filepath" and self.image_mode is None:
-            return check_upload(payload)  # decoded by digitnet.preprocess, with its format and size checks
-        return super().preprocess(payload)
+    def preprocess(self, payload: Any) -> str | None:
+        return None if payload is None else check_upload(payload)
 
     def get_block_name(self) -> str:
         return "image"

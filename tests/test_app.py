@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import gradio as gr
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from digitnet import models
+from digitnet import components, drawing, models, views
 from digitnet.drawing import payload
 from digitnet.lab import attacks
 from digitnet.lab.serving import pad_value
 from digitnet.lab.strokes import PEN_DIGITS
-from digitnet.page import example_files
+from digitnet.page import MAX_FILE_MB, example_files
 
 # The models the app must serve: every weights file shipped in weights/ (found here without the package's help).
 SHIPPED = sorted(p.name.removesuffix(".safetensors") for p in models.WEIGHTS_DIR.glob("*.safetensors")
@@ -59,7 +61,7 @@ def test_classify_real_mnist_digits(client, digit_files):
             assert len(result["probabilities"]) == 10
             assert sum(result["probabilities"]) == pytest.approx(1.0, abs=1e-4)
             assert result["confidence"] == max(result["probabilities"])
-            assert result["empty"] is False
+            assert result["empty"] is False and result["not_a_digit"] is False  # every network gives its verdict
 
 
 def test_upload_shows_the_digit_and_ten_bars_in_order(client, digit_files):
@@ -87,9 +89,14 @@ def test_digits_drawn_on_the_pad(client, mnist_test):
 
 
 def test_the_pen_width_the_visitor_saw_is_the_one_rendered(client):
+    """What the network sees is the drawing rendered at the pen width sent, not at the pad's default."""
     thin, thick = (client.predict(payload(PEN_DIGITS[7], width=w), "cnn", api_name="/draw") for w in (4, 40))
     assert shown_digit(thin[0]) == shown_digit(thick[0]) == 7
-    assert thin[2] != thick[2]  # what the network sees differs: the strokes were drawn at those widths
+    assert sum(thick[1]["input"]) > 1.5 * sum(thin[1]["input"])  # a 40 px pen leaves far more ink than a 4 px one
+    for (_, seen, _), width in ((thin, 4), (thick, 40)):
+        expected = views.seen(drawing.to_input(payload(PEN_DIGITS[7], width=width)))["input"]
+        assert seen["input"] == expected, width
+    assert thin[2] != thick[2]  # and so does every network's answer
 
 
 def test_an_empty_pad_gives_the_prompt_not_a_digit(client, tmp_path):
@@ -188,16 +195,43 @@ def test_a_file_that_is_not_an_image_is_a_clear_error_and_the_app_keeps_serving(
     assert client.predict(handle_file(path), "mlp", api_name="/classify")["digit"] == label
 
 
+def test_the_upload_component_hands_on_the_uploaded_path_undecoded(tmp_path):
+    """Gradio never decodes an upload in this app: digitnet.preprocess does, after its header checks."""
+    from gradio.data_classes import FileData
+    from gradio.utils import get_upload_folder
+
+    upload = components.Image(sources=["upload"])
+    folder = Path(get_upload_folder()) / "digitnet-test"
+    folder.mkdir(parents=True, exist_ok=True)
+    notes = folder / "notes.png"
+    notes.write_text("this is text, not a picture")
+    try:
+        assert upload.preprocess(FileData(path=str(notes))) == str(notes)  # not decoded here: no error yet
+    finally:
+        notes.unlink()
+    with pytest.raises(gr.Error, match="not uploaded to this app"):
+        upload.preprocess(FileData(path=str(tmp_path / "elsewhere.png")))
+    for other in (dict(type="numpy"), dict(type="pil"), dict(image_mode="RGB")):
+        with pytest.raises(ValueError, match="file paths only"):
+            components.Image(**other)
+
+
 def test_unknown_model_is_a_clear_error(client, digit_files):
     with pytest.raises(AppError, match="resnet is not in the list of choices"):
         client.predict(handle_file(digit_files[0][0]), "resnet", api_name="/classify")
 
 
-def test_files_above_the_size_limit_are_refused(client, tmp_path):
-    big = tmp_path / "big.png"
-    big.write_bytes(b"\x89PNG" + bytes(6 * 1024 * 1024))
-    with pytest.raises(Exception, match="(?i)size|large|413"):
-        client.predict(handle_file(str(big)), "mlp", api_name="/classify")
+def test_files_above_the_size_limit_are_refused(client, api, tmp_path):
+    """The server refuses the bytes itself (the client's own check, below, is only a courtesy)."""
+    big = b"\x89PNG" + bytes(6 * 2**20)
+    r = api.upload([("big.png", big)])
+    assert (r.status_code, r.json()) == (413, {"detail": "an upload may be at most 5.1 MB"})
+    assert api.upload([("fits.png", big[: MAX_FILE_MB * 2**20])]).status_code == 200  # the limit, not any file
+    path = tmp_path / "big.png"
+    path.write_bytes(big)
+    limit = f"File {path} exceeds the maximum file size of {MAX_FILE_MB * 2**20} bytes"
+    with pytest.raises(ValueError, match=re.escape(limit)):
+        client.predict(handle_file(str(path)), "mlp", api_name="/classify")
 
 
 def test_the_gallery_shows_overconfidence_and_the_verdict(client):
@@ -212,7 +246,7 @@ def test_the_gallery_shows_overconfidence_and_the_verdict(client):
         label = int(path.split("digit_")[1][0])
         for model in SHIPPED:
             result = client.predict(handle_file(path), model, api_name="/classify")
-            assert result["digit"] == label and result["not_a_digit"] in (False, None), (path, model, result)
+            assert result["digit"] == label and result["not_a_digit"] is False, (path, model, result)
     for path in non_digits:
         plain = [client.predict(handle_file(path), m, api_name="/classify") for m in ("mlp", "cnn")]
         assert max(r["confidence"] for r in plain) >= 0.85, (path, plain)
