@@ -1,61 +1,93 @@
-"""Limits on what one request, and one client, can make the server hold, applied before Gradio reads a request.
+"""Limits on what one request, one client, and all clients together can make the server hold, applied to every
+request before Gradio reads it.
 
-An ASGI middleware in front of Gradio's routes (issue 13). Gradio parses a request's whole JSON body, walks every
-input's value for file objects (and downloads any whose path is an http(s) URL, whole, into memory), decodes
-`data:` URLs with every Pillow format and reads multipart bodies into memory, all before the app's functions
-can check anything. So, under /gradio_api/:
+An ASGI middleware in front of all of Gradio's routes (issues 13 and 23). Gradio parses a request's whole JSON
+body, walks every input's value for file objects (and downloads any whose path is an http(s) URL, whole, into
+memory), decodes `data:` URLs with every Pillow format, keeps an entry for every upload id and session hash a
+client names, and keeps every unread result, all before the app's functions can check anything. So, for every
+request (the connections under them are bounded by digitnet/server.py):
 
-- **Body size**: JSON bodies at most MAX_JSON_BODY bytes (a drawing at the pad's limit of 5,000 points is about
-  60 KB); uploads (/gradio_api/upload) at most the upload limit plus MULTIPART_SLACK. Checked against the declared
-  Content-Length before anything is read, and counted while it is read (a chunked body has no length).
-- **JSON shape**: at most MAX_DEPTH levels of nesting; every file value (an object with a "path") must carry
-  Gradio's "meta" marker (without it Gradio checks neither path nor url) and name a file uploaded to this server:
-  an http(s) URL (or any other scheme) as its path, or a `data:` URL as its url, is refused with a message. The
-  page never sends either: its webcam and clipboard captures are uploaded as files.
-- **Fair sharing**: one client may have at most PER_CLIENT events not yet delivered (waiting, running, or finished
-  with the result not yet read: Gradio keeps every unread result in memory); more are refused with 429 until one
-  is delivered, so one client can neither fill the queue and lock others out nor pile up unread results. Results
-  still unread UNREAD_TTL seconds after the session's last request are dropped (a client that walks away is not
-  locked out for good, and its results do not stay in memory). A client
-  is an address: the peer's (behind a local reverse proxy uvicorn already puts the forwarded address there), or,
-  when the peer is not a public address (a proxy such as Hugging Face Spaces' in front of the app), the rightmost
-  public address in X-Forwarded-For, i.e. the one the proxies saw, which a client cannot forge by sending its own
-  header.
-- **Uploads**: at most UPLOAD_BYTES_PER_MINUTE per client (ten uploads at the limit, or thousands of ordinary
-  images); uploads are kept on disk, deleted after an hour (page.py), so this bounds each client's share of the
-  disk (about 3 GB) rather than memory. All clients together may upload at most UPLOADS_HELD bytes in any
-  UPLOADS_KEPT_S seconds (the hour plus the cleaner's 10-minute period: at most what the disk holds at once);
-  past it, uploads are refused with 429 until older ones have expired, so many addresses cannot fill the disk.
-- **component_server**: refused without reading the body when no component of the app has server functions
-  (Gradio reads every file of such a request into memory before it looks for the function). The pad's live
-  predictions come this way, past the queue: each client may have at most LIVE_PER_CLIENT of them running at
-  once (the pad needs two: the one in flight and the pen-up one); more are refused with 429.
+- **Who**: a client is an address (`client_key`): the peer's, or, when the peer is a trusted proxy
+  (DIGITNET_TRUSTED_PROXIES, see `Trust`), the address that proxy appended to X-Forwarded-For. An entry that is
+  not an address never makes a new client (the request counts as the proxy's own).
+- **Bodies**: none where the app needs none (GET and the like: 413); a JSON body at most MAX_JSON_BODY bytes (a
+  drawing at the pad's limit of 5,000 points is about 60 KB), an upload at most the upload limit plus
+  MULTIPART_SLACK; checked against the declared Content-Length before anything is read, then counted as it
+  arrives. A body must keep arriving (no gap over BODY_IDLE_S) and be complete within BODY_DEADLINE_S, else 408.
+  All JSON bodies being read at once hold at most BUFFERED_TOTAL bytes (503 past it).
+- **JSON shape**: at most MAX_DEPTH levels of nesting; every file value must carry Gradio's "meta" marker and
+  name a file uploaded to this server (no http(s) or `data:` URLs); the page never sends either.
+- **Open requests**: each client at most REQUESTS_PER_CLIENT requests at once, of which at most
+  STREAMS_PER_CLIENT long-lived streams (the queue's events, heartbeats, upload progress), 429 past it.
+- **Queue share**: each client at most PER_CLIENT events not yet delivered (waiting, running, or finished with the
+  result unread: Gradio keeps every unread result); unread results whose session sent nothing for UNREAD_TTL
+  seconds are dropped.
+- **Sessions**: each client keeps at most SESSIONS_PER_CLIENT of the sessions Gradio stores; a new one beyond it
+  replaces the client's own least recently used idle session, never another visitor's.
+- **Uploads**: at most UPLOADS_AT_ONCE per client at once and PARTS_PER_UPLOAD parts each (the page sends one
+  file per upload); bytes are charged as each chunk arrives, each part as at least FILE_OVERHEAD bytes (a file
+  and its folder on disk), against UPLOAD_BYTES_PER_MINUTE per client, UPLOAD_FILES_PER_MINUTE files per client
+  and UPLOADS_HELD bytes for all clients in UPLOADS_KEPT_S seconds (the upload cache's hour plus its cleaner's
+  period): the chunk that would pass a budget is refused (429) and Gradio deletes the partial file, so concurrent
+  uploads cannot pass a budget together.
+- **Routes the page does not use**: /login (the app has no accounts) and /gradio_api/deep_link (it writes a file
+  per call that nothing removes) answer 404; component_server answers 404 without reading the body when no
+  component has server functions; upload progress ids are short and their entries dropped once read.
+- **Live predictions** (component_server, past the queue): at most LIVE_PER_CLIENT at once per client.
 """
 
 from __future__ import annotations
 
-import collections
+import asyncio
 import ctypes
 import ipaddress
 import json
 import math
-import time
+import os
+import re
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import parse_qs
+
+from digitnet.internals import GradioInternals
+from digitnet.ledgers import Budget, Open, Sessions
 
 MAX_JSON_BODY = 256 * 1024
 MULTIPART_SLACK = 64 * 1024
 MAX_DEPTH = 32
-PER_CLIENT = 8
-LIVE_PER_CLIENT = 2
-UPLOAD_BYTES_PER_MINUTE = 50 * 2**20
-UPLOADS_HELD = 5 * 2**30
-UPLOADS_KEPT_S = 70 * 60  # page.py: the cache is cleaned every 10 minutes of files older than an hour
-MAX_SESSIONS = 20_000  # sessions remembered (with their client) before those with nothing pending are forgotten
-UNREAD_TTL = 300.0  # seconds after a session's last request when its unread results are dropped
 PREFIX = "/gradio_api/"
 EVENT_ROUTES = ("queue/join", "call/", "run/", "api/")  # POST routes that start an event
+STREAM_ROUTES = ("queue/data", "heartbeat/", "upload_progress", "stream/", "dev/reload")  # GET, held open
+BODY_METHODS = ("POST", "PUT", "PATCH")
+UPLOAD_ID = re.compile(r"[0-9a-z]{1,32}")  # the page's ids: Math.random().toString(36).substring(2)
 FILE_TYPE = "gradio.FileData"
 REMOTE_FILE = "file values must name a file uploaded to this app (POST /gradio_api/upload): {} are not accepted"
+TRUSTED_PROXIES = "DIGITNET_TRUSTED_PROXIES"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every limit the guard holds (see the module docstring); tests make some small."""
+
+    max_upload: int = 5 * 2**20 + MULTIPART_SLACK
+    max_json: int = MAX_JSON_BODY
+    per_client: int = 8  # PER_CLIENT: events not yet delivered
+    live_per_client: int = 2  # LIVE_PER_CLIENT: the pad needs two, the one in flight and the pen-up one
+    requests_per_client: int = 32  # REQUESTS_PER_CLIENT
+    streams_per_client: int = 8  # STREAMS_PER_CLIENT: a page holds two or three
+    sessions_per_client: int = 16  # SESSIONS_PER_CLIENT
+    uploads_at_once: int = 2  # UPLOADS_AT_ONCE
+    parts_per_upload: int = 4  # PARTS_PER_UPLOAD
+    file_overhead: int = 8 * 1024  # FILE_OVERHEAD: a 4-byte file and its folder take 8 KB of disk
+    upload_bytes_per_minute: int = 50 * 2**20  # UPLOAD_BYTES_PER_MINUTE: ten uploads at the limit
+    upload_files_per_minute: int = 600  # UPLOAD_FILES_PER_MINUTE: ten a second, for programs calling /classify
+    uploads_held: int = 5 * 2**30  # UPLOADS_HELD
+    uploads_kept_s: float = 70 * 60  # UPLOADS_KEPT_S: page.py cleans files older than an hour every 10 minutes
+    body_idle_s: float = 10.0  # BODY_IDLE_S
+    body_deadline_s: float = 120.0  # BODY_DEADLINE_S: 5 MB at 400 kbit/s
+    buffered_total: int = 64 * 2**20  # BUFFERED_TOTAL
+    unread_ttl: float = 300.0  # UNREAD_TTL
+    upload_progress_ttl: float = 60.0  # an upload's progress entry is dropped this long after the upload ends
 
 
 def return_freed_memory(threshold: int = 2**20) -> bool:
@@ -73,32 +105,73 @@ def return_freed_memory(threshold: int = 2**20) -> bool:
     return bool(libc.mallopt(m_mmap_threshold, threshold))
 
 
-class TooLarge(Exception):
-    """The body is over the limit (raised from inside receive; the middleware answers 413)."""
+class Trust:
+    """The proxies whose X-Forwarded-For entries are believed: networks, from DIGITNET_TRUSTED_PROXIES.
+
+    A comma-separated list of addresses or networks (`127.0.0.1`, `10.0.0.0/8`), `private` for every non-public
+    address except loopback (the Hugging Face Spaces proxy, Cloud Run's front end: the default), or `none` (the
+    app faces the internet: the peer is the client). Loopback is trusted only when named: from loopback any
+    header could be written by anyone on the machine."""
+
+    def __init__(self, spec: str = "private") -> None:
+        self.private = False
+        self.networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        for item in (part.strip() for part in spec.split(",")):
+            if item == "private":
+                self.private = True
+            elif item and item != "none":
+                try:
+                    self.networks.append(ipaddress.ip_network(item, strict=False))
+                except ValueError as e:
+                    raise ValueError(
+                        f"{TRUSTED_PROXIES}: {item!r} is not an address, a network, 'private' or 'none'"
+                    ) from e
+
+    @classmethod
+    def from_env(cls) -> Trust:
+        return cls(os.environ.get(TRUSTED_PROXIES, "private"))
+
+    def __contains__(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> bool:
+        if address is None:
+            return False
+        if self.private and not address.is_global and not address.is_loopback:
+            return True
+        return any(address in net for net in self.networks)
 
 
-def _private(host: str) -> bool:
-    """Not a public internet address: private, loopback, link-local, shared (carrier NAT), reserved."""
+def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address as proxies write them (`1.2.3.4`, `1.2.3.4:5678`, `[::1]:80`, `::1`), or None."""
+    text = text.strip()
+    if text.startswith("[") and "]" in text:
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]
     try:
-        return not ipaddress.ip_address(host).is_global
+        return ipaddress.ip_address(text)
     except ValueError:
-        return False
+        return None
 
 
-def client_key(scope: dict) -> str:
-    """Who sent the request: an address (see the module docstring)."""
+def client_key(scope: dict, trust: Trust | None = None) -> str:
+    """Who sent the request: the peer, or, when the peer is a trusted proxy, the address the trusted proxies saw:
+    X-Forwarded-For read from the right, past the entries of trusted proxies. When an entry is not an address, or
+    every entry is a trusted one, the request counts as the peer's: a header never makes a new client by itself."""
+    trust = trust or Trust()
     peer = (scope.get("client") or ("unknown", 0))[0]
-    if not _private(peer):
+    if parse_address(peer) not in trust:
         return peer
     forwarded = [
-        part.strip()
+        part
         for name, value in scope.get("headers", [])
         if name == b"x-forwarded-for"
         for part in value.decode("latin-1").split(",")
     ]
-    for address in reversed(forwarded):
-        if address and not _private(address):
-            return address
+    for entry in reversed(forwarded):
+        address = parse_address(entry)
+        if address is None:
+            return peer
+        if address not in trust:
+            return str(address)
     return peer
 
 
@@ -126,60 +199,180 @@ def check_json(value: Any, depth: int = 0) -> str | None:
     return None
 
 
+class Refused(Exception):
+    """A request refused part way (raised from inside receive; the guard answers with `status` and `message`)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
 class Guard:
-    """The ASGI middleware: `FastAPI(middleware=[Middleware(Guard, max_upload=...)])` (see page.launch_options)."""
+    """The ASGI middleware: `Middleware(Guard, max_upload=..., limits=Limits(...))` (see page.launch_options).
+
+    `blocks`: the Gradio app behind it, whose internals the queue, session and upload-progress limits use
+    (digitnet/internals.py); by default the app of the first request (Gradio's App sets itself as the request's
+    app), checked then; an app that is not Gradio (tests) has no queue and no sessions to limit."""
 
     def __init__(
         self,
         app,
-        max_upload: int,
-        max_json: int = MAX_JSON_BODY,
-        per_client: int = PER_CLIENT,
-        upload_bytes_per_minute: int = UPLOAD_BYTES_PER_MINUTE,
-        uploads_held: int = UPLOADS_HELD,
+        max_upload: int | None = None,
+        blocks=None,
+        limits: Limits | None = None,
+        trust: Trust | None = None,
+        **sizes,
     ) -> None:
+        """`max_upload`: the largest file an upload may carry (the body may be MULTIPART_SLACK more); `sizes`:
+        any other field of Limits."""
         self.app = app
-        self.max_upload = max_upload + MULTIPART_SLACK
-        self.max_json = max_json
-        self.per_client = per_client
-        self.upload_bytes_per_minute = upload_bytes_per_minute
-        self.uploads_held = uploads_held
-        self.all_uploads: collections.deque[list[int]] = collections.deque()  # [minute, bytes]: all clients
-        self.joining: collections.Counter[str] = collections.Counter()  # events admitted, not yet in the queue
-        self.sessions: dict[str, str] = {}  # Gradio session hash -> client
-        self.last_request: dict[str, float] = {}  # Gradio session hash -> time of its last event request
-        self.by_client: dict[str, set[str]] = {}  # client -> its sessions
-        self.uploads: dict[str, collections.deque[list[int]]] = {}  # client -> [second, bytes]: its last minute
-        self.live: collections.Counter[str] = collections.Counter()  # component server calls running, per client
-        self.server_fns: bool | None = None
-        self._queue = None
+        if max_upload is not None:
+            sizes["max_upload"] = max_upload + MULTIPART_SLACK
+        self.limits = replace(limits or Limits(), **sizes)
+        self.trust = trust or Trust.from_env()
+        self.gradio = GradioInternals.of(blocks) if blocks is not None else None
+        self.looked_up = blocks is not None
+        lim = self.limits
+        self.budget = Budget(lim.upload_bytes_per_minute, lim.upload_files_per_minute, lim.uploads_held,
+                             lim.uploads_kept_s)  # fmt: skip
+        self.requests = Open(lim.requests_per_client)
+        self.streams = Open(lim.streams_per_client)
+        self.uploading = Open(lim.uploads_at_once)
+        self.live = Open(lim.live_per_client)
+        self.joining = Open(lim.per_client)  # events admitted, not yet in Gradio's queue
+        self.buffered = 0  # bytes of JSON bodies being read, all clients
+        self.sessions = self._sessions()
+
+    def _sessions(self) -> Sessions:
+        g = self.gradio
+        return Sessions(
+            self.limits.sessions_per_client,
+            self.limits.unread_ttl,
+            pending=g.pending if g else lambda s: 0,
+            drop=g.drop_unread if g else lambda s: None,
+            held=g.held if g else lambda s: False,
+            forget=g.forget if g else lambda s: None,
+        )
+
+    def _look_up(self, scope: dict) -> None:
+        """Find the Gradio app behind (when not given): the first request's app (GradioChanged if its internals
+        moved; digitnet/server.py checks them before it serves)."""
+        self.looked_up = True
+        app = scope.get("app")
+        if hasattr(app, "get_blocks"):
+            self.gradio = GradioInternals.of(app.get_blocks())
+            self.sessions = self._sessions()
 
     async def __call__(self, scope, receive, send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH") or PREFIX not in path:
+        if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        route = path.split(PREFIX, 1)[1]
-        if route.startswith("component_server") and not self._has_server_fns(scope):
-            return await _reply(send, 404, "this app has no component server functions")
-        upload = route.startswith("upload")
-        limit = self.max_upload if upload else self.max_json
-        declared = _content_length(scope)
-        if declared is not None and declared > limit:
-            return await _reply(send, 413, _too_large(limit, upload))
-        key = client_key(scope)
-        if upload:
-            if self._uploaded_lately(key) >= self.upload_bytes_per_minute:
-                mb = self.upload_bytes_per_minute / 2**20
-                return await _reply(send, 429, f"at most {mb:.0f} MB of uploads a minute per client", retry=True)
-            if self._held() >= self.uploads_held:
-                gb, minutes = self.uploads_held / 2**30, UPLOADS_KEPT_S // 60
-                message = f"all visitors together have uploaded {gb:g} GB in {minutes} minutes, all this server keeps"
-                return await _reply(send, 429, message + "; try again later", retry=True)
-            return await self._counted(scope, receive, send, limit, key)
+        if not self.looked_up:
+            self._look_up(scope)
+        path, method = scope.get("path", ""), scope["method"]
+        route = path.split(PREFIX, 1)[1] if PREFIX in path else None
+        if (why := self._unused(path, route, method)) is not None:
+            return await _reply(send, 404, why)
+        limit = self._body_limit(route, method)
+        if (declared := _content_length(scope)) is not None and declared > limit or _chunked(scope) and not limit:
+            return await _reply(send, 413, _too_large(limit, route))
+        key = client_key(scope, self.trust)
+        stream = method == "GET" and route is not None and route.startswith(STREAM_ROUTES)
+        if not self.requests.take(key):
+            return await _reply(send, 429, f"at most {self.limits.requests_per_client} open requests per client",
+                                retry=True)  # fmt: skip
         try:
-            body = await _read(receive, limit)
-        except TooLarge:
-            return await _reply(send, 413, _too_large(limit, upload))
+            if stream:
+                await self._stream(scope, receive, send, key, route)
+            elif route is not None and route.startswith("upload") and method in BODY_METHODS:
+                await self._upload(scope, receive, send, key)
+            elif method in BODY_METHODS:
+                await self._with_body(scope, receive, send, key, route, limit)
+            else:
+                await self.app(scope, self._deadline(receive), send)
+        except Refused as r:
+            await _reply(send, r.status, r.message)  # nothing was sent yet: refused while reading the body
+        finally:
+            self.requests.give(key)
+
+    def _unused(self, path: str, route: str | None, method: str) -> str | None:
+        """Why a route the page never uses answers 404, or None."""
+        if path.rstrip("/").endswith("/login") and route is None:
+            return "this app has no accounts to log in to"
+        if route is not None and route.startswith("deep_link"):
+            return "this app makes no deep links"
+        if route is not None and route.startswith("component_server") and self.gradio and not self.gradio.server_fns:
+            return "this app has no component server functions"
+        return None
+
+    def _body_limit(self, route: str | None, method: str) -> int:
+        if method not in BODY_METHODS:
+            return 0
+        return self.limits.max_upload if route is not None and route.startswith("upload") else self.limits.max_json
+
+    async def _stream(self, scope, receive, send, key: str, route: str) -> None:
+        """A long-lived GET: counted among the client's streams while it is open."""
+        upload_id = None
+        if route.startswith("upload_progress"):
+            upload_id = _query(scope, "upload_id")
+            if upload_id is None or not UPLOAD_ID.fullmatch(upload_id):
+                return await _reply(send, 400, "upload_id must be 1-32 lowercase letters or digits")
+        if not self.streams.take(key):
+            return await _reply(send, 429, f"at most {self.limits.streams_per_client} open streams per client",
+                                retry=True)  # fmt: skip
+        try:
+            await self.app(scope, self._deadline(receive), send)
+        finally:
+            self.streams.give(key)
+            if upload_id is not None and self.gradio and upload_id not in self.gradio.upload_statuses:
+                self.gradio.forget_upload(upload_id)  # the event Gradio made for the id, read or never used
+
+    async def _upload(self, scope, receive, send, key: str) -> None:
+        """Pass an upload on, charging each chunk to the budgets as it arrives and counting its parts."""
+        upload_id = _query(scope, "upload_id")
+        if upload_id is not None and not UPLOAD_ID.fullmatch(upload_id):
+            return await _reply(send, 400, "upload_id must be 1-32 lowercase letters or digits")
+        if not self.uploading.take(key):
+            return await _reply(send, 429, f"at most {self.limits.uploads_at_once} uploads at once per client",
+                                retry=True)  # fmt: skip
+        parts = _Parts(_boundary(scope))
+        refusal: list[Refused] = []
+        limit, lim = self.limits.max_upload, self.limits
+        seen = 0
+        error = self.gradio.multipart_error if self.gradio else Refused
+        timed = self._deadline(receive)
+
+        async def counting():
+            nonlocal seen
+            message = await _refusing(timed, refusal, error)
+            if message["type"] == "http.request":
+                chunk = message.get("body", b"")
+                seen += len(chunk)
+                new_parts = parts.feed(chunk)
+                if seen > limit:
+                    _raise(refusal, error, Refused(413, _too_large(limit, "upload")))
+                if parts.count > lim.parts_per_upload:
+                    _raise(refusal, error, Refused(413, f"an upload may have at most {lim.parts_per_upload} parts"))
+                why = self.budget.charge(key, len(chunk) + new_parts * lim.file_overhead, new_parts)
+                if why is not None:
+                    _raise(refusal, error, Refused(429, why + "; try again later"))
+            return message
+
+        sending = _Replacing(send, refusal)
+        try:
+            await self.app(scope, counting, sending)
+        except (Refused, error):
+            if not refusal:
+                raise
+            if not sending.started:  # Gradio let the refusal through instead of answering
+                await _reply(send, refusal[0].status, refusal[0].message)
+        finally:
+            self.uploading.give(key)
+            if upload_id is not None and self.gradio:
+                asyncio.get_running_loop().call_later(lim.upload_progress_ttl, self.gradio.forget_upload, upload_id)
+
+    async def _with_body(self, scope, receive, send, key: str, route: str | None, limit: int) -> None:
+        """Read the whole body (bounded, with a deadline), check its JSON, then dispatch it."""
+        body = await self._read(receive, limit)
         parsed = None
         if _is_json(scope) and body:
             try:
@@ -192,86 +385,77 @@ class Guard:
             if why is not None:
                 return await _reply(send, 400, why)
         replay = _replay(body, receive)
-        if route.startswith("component_server"):
-            return await self._live(scope, replay, send, key)
-        if not route.startswith(EVENT_ROUTES):
-            return await self.app(scope, replay, send)
-        if self._pending(scope, key) >= self.per_client:
-            return await _reply(
-                send, 429, f"this client already has {self.per_client} requests waiting, running or with results "
-                "not yet read; send the next one when one of them has been answered", retry=True,
-            )  # fmt: skip
         session = parsed.get("session_hash") if isinstance(parsed, dict) else None
+        if route is not None and route.startswith("component_server"):
+            if isinstance(session, str):
+                self.sessions.remember(session, key)
+            busy = f"at most {self.limits.live_per_client} live predictions at once per client"
+            return await self._counted(self.live, key, scope, replay, send, busy)
+        if route is None or not route.startswith(EVENT_ROUTES):
+            return await self.app(scope, replay, send)
+        if self.sessions.pending(key) + self.joining.counts[key] >= self.limits.per_client:
+            return await _reply(
+                send, 429, f"this client already has {self.limits.per_client} requests waiting, running or with "
+                "results not yet read; send the next one when one of them has been answered", retry=True,
+            )  # fmt: skip
         if isinstance(session, str):
-            self._remember(session, key)
+            self.sessions.remember(session, key)
         elif route.startswith("call/"):  # Gradio makes the event's id its session: read it from the response
             send = self._event_id_to(send, key)
-        await self._while_counted(self.joining, key, scope, replay, send)
+        await self._counted(self.joining, key, scope, replay, send, "too many requests at once from this client")
 
-    async def _live(self, scope, receive, send, key: str) -> None:
-        if self.live[key] >= LIVE_PER_CLIENT:
-            return await _reply(send, 429, f"at most {LIVE_PER_CLIENT} live predictions at once per client", retry=True)
-        await self._while_counted(self.live, key, scope, receive, send)
-
-    async def _while_counted(self, counter: collections.Counter[str], key: str, scope, receive, send) -> None:
-        """Pass the request on, counted in `counter` under `key` until it is answered."""
-        counter[key] += 1
+    async def _counted(self, ledger: Open, key: str, scope, receive, send, refusal: str) -> None:
+        """Pass the request on, counted in `ledger` under `key` until it is answered; 429 when `key` has its
+        share open already."""
+        if not ledger.take(key):
+            return await _reply(send, 429, refusal, retry=True)
         try:
             await self.app(scope, receive, send)
         finally:
-            counter[key] -= 1
-            if counter[key] <= 0:
-                del counter[key]
+            ledger.give(key)
 
-    def _has_server_fns(self, scope: dict) -> bool:
-        if self.server_fns is None:
-            blocks = _blocks(scope)
-            self.server_fns = blocks is None or any(getattr(b, "server_fns", None) for b in blocks.blocks.values())
-        return self.server_fns
+    async def _read(self, receive, limit: int) -> bytes:
+        """The whole body: 413 past `limit`, 408 past the deadline, 503 when all bodies being read hold too much."""
+        chunks: list[bytes] = []
+        timed = self._deadline(receive)
+        try:
+            while True:
+                message = await timed()
+                if message["type"] != "http.request":
+                    break
+                chunk = message.get("body", b"")
+                if sum(map(len, chunks)) + len(chunk) > limit:
+                    raise Refused(413, _too_large(limit, "json"))
+                if self.buffered + len(chunk) > self.limits.buffered_total:
+                    raise Refused(503, "the server is reading too many requests at once; try again in a moment")
+                self.buffered += len(chunk)
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+        finally:
+            self.buffered -= sum(map(len, chunks))
+        return b"".join(chunks)
 
-    def _pending(self, scope: dict, key: str) -> int:
-        """This client's events not yet delivered (Gradio keeps their ids per session until the result is read),
-        and those being admitted now; stale unread results of this client are dropped first."""
-        self._queue = self._queue or getattr(_blocks(scope), "_queue", None)
-        pending = getattr(self._queue, "pending_event_ids_session", {})
-        for session in list(self.by_client.get(key, ())):
-            if pending.get(session):
-                self._drop_if_stale(session)
-        return sum(len(pending.get(s, ())) for s in self.by_client.get(key, ())) + self.joining[key]
+    def _deadline(self, receive):
+        """A receive that raises Refused(408) when the body stalls for BODY_IDLE_S or is not complete within
+        BODY_DEADLINE_S; once the body is complete it waits as long as the app wants (e.g. for a disconnect)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.limits.body_deadline_s
+        done = False
 
-    def _drop_if_stale(self, session: str) -> None:
-        """Drop the session's undelivered results when its last request is older than UNREAD_TTL and none of its
-        events is still waiting or running (Gradio would keep them until the session's results are read)."""
-        if time.monotonic() - self.last_request.get(session, 0.0) < UNREAD_TTL:
-            return
-        queue = self._queue
-        ids = queue.pending_event_ids_session.get(session, set())
-        if any(i in queue.event_ids_to_events for i in ids):
-            return
-        queue.pending_event_ids_session.pop(session, None)
-        queue.pending_messages_per_session.pop(session, None)
+        async def timed():
+            nonlocal done
+            if done:
+                return await receive()
+            wait = min(self.limits.body_idle_s, end - loop.time())
+            try:
+                message = await asyncio.wait_for(receive(), timeout=max(wait, 0.0))
+            except TimeoutError:
+                raise Refused(408, "the request body stopped arriving; send it whole, without pauses") from None
+            done = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
 
-    def _remember(self, session: str, key: str) -> None:
-        """Note whose session this is and when it last sent a request; forget sessions with nothing pending once
-        there are many."""
-        self.last_request[session] = time.monotonic()
-        if self.sessions.get(session) == key:
-            return
-        if session in self.sessions:  # a session used from another address: it counts for the latest one
-            self.by_client[self.sessions[session]].discard(session)
-        self.sessions[session] = key
-        self.by_client.setdefault(key, set()).add(session)
-        if len(self.sessions) > MAX_SESSIONS:
-            pending = getattr(self._queue, "pending_event_ids_session", {})
-            for s, k in list(self.sessions.items()):
-                if pending.get(s):
-                    self._drop_if_stale(s)
-                if not pending.get(s):
-                    del self.sessions[s]
-                    self.last_request.pop(s, None)
-                    self.by_client[k].discard(s)
-                    if not self.by_client[k]:
-                        del self.by_client[k]
+        return timed
 
     def _event_id_to(self, send, key: str):
         """A send that reads the event id from a /call response and remembers it as the client's session."""
@@ -286,74 +470,80 @@ class Guard:
                     except (ValueError, AttributeError):
                         event_id = None
                     if isinstance(event_id, str):
-                        self._remember(event_id, key)
+                        self.sessions.remember(event_id, key)
             await send(message)
 
         return sending
 
-    def _uploaded_lately(self, key: str) -> int:
-        """Bytes this client uploaded in the last minute (per-second sums: at most 61 entries per client)."""
-        oldest = int(time.monotonic()) - 60
-        recent = self.uploads.setdefault(key, collections.deque())
-        while recent and recent[0][0] < oldest:
-            recent.popleft()
-        if len(self.uploads) > 10_000:  # forget clients with no upload in the last minute
-            for k in [k for k, q in self.uploads.items() if not q or q[-1][0] < oldest]:
-                del self.uploads[k]
-        return sum(n for _, n in recent)
 
-    def _held(self) -> int:
-        """Bytes all clients uploaded in the last UPLOADS_KEPT_S seconds (per-minute sums: bounded memory)."""
-        oldest = (time.monotonic() - UPLOADS_KEPT_S) // 60
-        while self.all_uploads and self.all_uploads[0][0] < oldest:
-            self.all_uploads.popleft()
-        return sum(n for _, n in self.all_uploads)
+class _Parts:
+    """Counts the parts of a multipart body as it streams past (each delimiter `--boundary` after a line break,
+    or at the very start, opens a part; the closing one does not)."""
 
-    def _count_upload(self, key: str, n: int) -> None:
-        now = time.monotonic()
-        _add(self.uploads.setdefault(key, collections.deque()), int(now), n)
-        _add(self.all_uploads, int(now // 60), n)
+    def __init__(self, boundary: bytes | None) -> None:
+        self.delimiter = b"\r\n--" + boundary if boundary else None
+        self.tail = b"\r\n"  # the body's first delimiter has no line break before it
+        self.delimiters = 0
 
-    async def _counted(self, scope, receive, send, limit: int, key: str) -> None:
-        """Pass the request on, counting its body as Gradio reads it; 413 once it passes the limit. The bytes
-        count towards the client's uploads of the last minute and all clients' uploads held."""
-        seen = 0
-        started = False
+    @property
+    def count(self) -> int:
+        return max(0, self.delimiters - 1)
 
-        async def counting():
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise TooLarge()
-            return message
-
-        async def sending(message):
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting, sending)
-        except TooLarge:
-            if not started:
-                await _reply(send, 413, _too_large(limit, True))
-        finally:
-            self._count_upload(key, seen)
+    def feed(self, chunk: bytes) -> int:
+        """Count the delimiters that end in `chunk`; returns how many parts that added."""
+        if self.delimiter is None:
+            return 0
+        before = self.count
+        data = self.tail + chunk
+        self.delimiters += data.count(self.delimiter)
+        self.tail = data[-(len(self.delimiter) - 1) :]
+        # a delimiter wholly inside the kept tail was counted already: the tail is shorter than one delimiter
+        return self.count - before
 
 
-def _add(sums: collections.deque[list[int]], bucket: int, n: int) -> None:
-    """Add n bytes to the newest [bucket, bytes] entry, or start one for a new bucket."""
-    if sums and sums[-1][0] == bucket:
-        sums[-1][1] += n
-    else:
-        sums.append([bucket, n])
+async def _refusing(receive, refusal: list[Refused], error: type):
+    """receive, with a timeout turned into the exception Gradio's upload parser cleans up after."""
+    try:
+        return await receive()
+    except Refused as r:
+        _raise(refusal, error, r)
 
 
-def _blocks(scope: dict):
-    app = scope.get("app")
-    return app.get_blocks() if hasattr(app, "get_blocks") else None
+def _raise(refusal: list[Refused], error: type, why: Refused):
+    """Note why an upload is refused and raise `error` (Gradio's MultiPartException: it deletes the partial
+    files and answers; `_replacing` then sends the guard's answer instead)."""
+    refusal.append(why)
+    raise why if error is Refused else error(why.message)
+
+
+class _Replacing:
+    """A send that answers with the guard's refusal instead of Gradio's answer once the guard refused."""
+
+    def __init__(self, send, refusal: list[Refused]) -> None:
+        self.send, self.refusal = send, refusal
+        self.started = self.replaced = False
+
+    async def __call__(self, message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            if self.refusal:
+                self.replaced = True
+                return await _reply(self.send, self.refusal[0].status, self.refusal[0].message)
+        if not self.replaced:
+            await self.send(message)
+
+
+def _boundary(scope: dict) -> bytes | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            match = re.search(rb'boundary="?([^";]+)"?', value)
+            return match.group(1) if match else None
+    return None
+
+
+def _query(scope: dict, name: str) -> str | None:
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name)
+    return values[0] if values else None
 
 
 def _content_length(scope: dict) -> int | None:
@@ -366,6 +556,10 @@ def _content_length(scope: dict) -> int | None:
     return None
 
 
+def _chunked(scope: dict) -> bool:
+    return any(name == b"transfer-encoding" for name, _ in scope.get("headers", []))
+
+
 def _is_json(scope: dict) -> bool:
     for name, value in scope.get("headers", []):
         if name == b"content-type":
@@ -373,29 +567,15 @@ def _is_json(scope: dict) -> bool:
     return True  # FastAPI reads a body without a content type as JSON
 
 
-def _too_large(limit: int, upload: bool) -> str:
-    what = "an upload" if upload else "a request body"
+def _too_large(limit: int, route: str | None) -> str:
+    if not limit:
+        return "this request takes no body"
+    what = "an upload" if route is not None and route.startswith("upload") else "a request body"
     return f"{what} may be at most {_size(limit)}"
 
 
 def _size(n: int) -> str:
     return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{math.ceil(n / 1024)} KB"
-
-
-async def _read(receive, limit: int) -> bytes:
-    chunks, total = [], 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        total += len(chunk)
-        if total > limit:
-            raise TooLarge()
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 def _replay(body: bytes, receive):
@@ -414,7 +594,10 @@ def _replay(body: bytes, receive):
 async def _reply(send, status: int, message: str, retry: bool = False) -> None:
     body = json.dumps({"detail": message}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if retry:
+    if retry or status in (429, 503):
         headers.append((b"retry-after", b"1"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+__all__ = ["Guard", "Limits", "Refused", "Trust", "check_json", "client_key", "return_freed_memory"]

@@ -6,9 +6,10 @@ the event functions as data, so the no-op baselines in benchmarks/ serve the ver
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import gradio as gr
@@ -16,7 +17,7 @@ import numpy as np
 from starlette.middleware import Middleware
 
 from digitnet import components, drawing, explore, views
-from digitnet.guard import Guard
+from digitnet.guard import MULTIPART_SLACK, Guard, Limits
 from digitnet.pad import DrawPad
 from digitnet.predict import Analysis, Networks, Prediction
 from digitnet.preprocess import EmptyImage, InputError, preprocess
@@ -264,13 +265,27 @@ def build(networks: Networks, gpu: Callable | None = None, cpus: int = 1) -> gr.
     return layout(networks.names, handlers(networks, gpu, limit), limit)
 
 
+def guard_limits() -> Limits:
+    """The guard's limits for the page's upload size; DIGITNET_UPLOAD_MB_PER_MINUTE and DIGITNET_UPLOADS_HELD_MB
+    make the upload budgets smaller for a test server (tests/test_guard.py)."""
+    sizes = {}
+    if per_minute := os.environ.get("DIGITNET_UPLOAD_MB_PER_MINUTE"):
+        sizes["upload_bytes_per_minute"] = int(float(per_minute) * 2**20)
+    if held := os.environ.get("DIGITNET_UPLOADS_HELD_MB"):
+        sizes["uploads_held"] = int(float(held) * 2**20)
+    return replace(Limits(max_upload=MAX_FILE_MB * 2**20 + MULTIPART_SLACK), **sizes)
+
+
 def launch_options() -> dict:
-    """demo.launch() keyword arguments the page needs: the upload limit, the page's own CSS and the request limits
-    in front of Gradio (digitnet/guard.py: body sizes, file values, each client's share of the queue)."""
-    guard = Middleware(Guard, max_upload=MAX_FILE_MB * 2**20)
+    """The serving settings the page needs, as keyword arguments of demo.launch() and of digitnet.server.serve:
+    the upload limit, the page's own CSS, the request limits in front of Gradio (digitnet/guard.py: bodies, file
+    values, each client's share of the queue, uploads, streams and sessions), how many sessions Gradio keeps, and
+    no server-side rendering (a Node server in front of the app would be outside those limits)."""
+    guard = Middleware(Guard, limits=guard_limits())
     return dict(
         max_file_size=MAX_FILE_SIZE,
         css=PAGE_CSS,
         app_kwargs={"middleware": [guard]},
         state_session_capacity=SESSIONS,
+        ssr_mode=False,
     )

@@ -8,10 +8,13 @@ private, and the guard never takes a private address from the header."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import time
 
 import httpx
+import pytest
 
-from digitnet import guard
+from digitnet import guard, ledgers
 
 MB = 2**20
 
@@ -39,8 +42,9 @@ def upload(client: httpx.AsyncClient, address: str, size: int):
 
 def test_all_clients_together_cannot_upload_more_than_the_server_keeps(monkeypatch):
     clock = [1000.0]
-    monkeypatch.setattr(guard.time, "monotonic", lambda: clock[0])
-    app = guard.Guard(read_body, max_upload=2 * MB, uploads_held=3 * MB)
+    monkeypatch.setattr(ledgers.time, "monotonic", lambda: clock[0])
+    # each 1 MB upload charges its multipart envelope and one file's disk overhead too: room for three, not four
+    app = guard.Guard(read_body, max_upload=2 * MB, uploads_held=3 * MB + 64 * 1024)
 
     async def run() -> list[httpx.Response]:
         async with space(app) as client:
@@ -61,7 +65,7 @@ def test_all_clients_together_cannot_upload_more_than_the_server_keeps(monkeypat
 def test_the_shared_upload_budget_remembers_minutes_not_uploads(monkeypatch):
     """A flood of tiny uploads must not grow the guard's own memory with one entry per upload."""
     clock = [0.0]
-    monkeypatch.setattr(guard.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(ledgers.time, "monotonic", lambda: clock[0])
     app = guard.Guard(read_body, max_upload=MB)
 
     async def run() -> None:
@@ -71,15 +75,17 @@ def test_the_shared_upload_budget_remembers_minutes_not_uploads(monkeypatch):
                 assert (await upload(client, f"11.0.113.{i % 250 + 1}", 10)).status_code == 200
 
     asyncio.run(run())
-    assert len(app.all_uploads) == 1
+    assert len(app.budget.all_bytes.sums) == 1
 
 
 def test_one_client_gets_its_minute_budget_and_its_window_remembers_seconds(monkeypatch):
     """Per client: refused with 429 past the budget within a minute, served again once the minute has passed,
     and however many uploads it sends, the guard keeps one entry per second for it."""
     clock = [0.0]
-    monkeypatch.setattr(guard.time, "monotonic", lambda: clock[0])
-    app = guard.Guard(read_body, max_upload=2 * MB, upload_bytes_per_minute=2 * MB)
+    monkeypatch.setattr(ledgers.time, "monotonic", lambda: clock[0])
+    # bytes only here: the per-file charge and the files-a-minute limit have their own test
+    app = guard.Guard(read_body, max_upload=2 * MB, upload_bytes_per_minute=2 * MB + 64 * 1024, file_overhead=0,
+                      upload_files_per_minute=1000)  # fmt: skip
 
     async def run() -> list[int]:
         async with space(app) as client:
@@ -95,7 +101,7 @@ def test_one_client_gets_its_minute_budget_and_its_window_remembers_seconds(monk
     codes = asyncio.run(run())
     assert codes[:5] == [200, 200, 429, 429, 200]
     assert set(codes[5:]) == {200}
-    assert len(app.uploads["11.0.113.10"]) <= 4
+    assert len(app.budget.client_bytes.windows["11.0.113.10"].sums) <= 4
 
 
 def test_the_client_is_the_rightmost_public_address_the_proxies_saw():
@@ -109,3 +115,225 @@ def test_the_client_is_the_rightmost_public_address_the_proxies_saw():
     assert key("11.1.1.1", "6.6.6.6") == "11.1.1.1"  # straight from the internet: the header is the visitor's own
     assert key("10.0.0.5", "203.0.113.7") == "10.0.0.5"  # no public address in the header: the peer
     assert key("127.0.0.1") == "127.0.0.1"
+
+
+def test_the_client_key_is_as_strict_as_the_proxy_in_front_allows():
+    def key(peer: str, forwarded: str | None = None, trusted: str = "private") -> str:
+        headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+        return guard.client_key({"client": (peer, 1234), "headers": headers}, guard.Trust(trusted))
+
+    # from loopback, not named as a proxy: the header is anyone's to write, so it never makes a new client
+    assert {key("127.0.0.1", f"11.0.0.{i}") for i in range(20)} == {"127.0.0.1"}
+    # named: the entry the proxy appended, past the proxies' own
+    assert key("127.0.0.1", "6.6.6.6, 11.22.33.44", trusted="127.0.0.1") == "11.22.33.44"
+    assert key("127.0.0.1", "198.18.0.7", trusted="127.0.0.1") == "198.18.0.7"  # serving.visitor's range
+    assert key("127.0.0.1", "11.22.33.44, 127.0.0.1", trusted="127.0.0.1") == "11.22.33.44"  # nginx's own hop
+    # an entry that is not an address (a port, a name, garbage) never makes a client
+    assert key("10.0.0.5", "11.22.33.44:5678") == "11.22.33.44"
+    assert key("10.0.0.5", "[2a00:1450::1]:443") == "2a00:1450::1"
+    assert {key("10.0.0.5", f"client-{i}") for i in range(20)} == {"10.0.0.5"}
+    assert key("10.0.0.5", "11.22.33.44, unknown") == "10.0.0.5"  # the proxy's own entry unreadable: the proxy
+    # no proxy in front (DIGITNET_TRUSTED_PROXIES=none): the peer, whatever the header says
+    assert key("10.0.0.5", "11.22.33.44", trusted="none") == "10.0.0.5"
+
+
+def test_the_trusted_proxies_setting_names_what_is_wrong():
+    with pytest.raises(ValueError, match="DIGITNET_TRUSTED_PROXIES.*'1'"):
+        guard.Trust("1")
+    assert ipaddress.ip_address("10.1.2.3") in guard.Trust("10.0.0.0/8, 127.0.0.1")
+
+
+def test_concurrent_uploads_from_one_client_stay_within_its_minute_budget():
+    """Twenty 4.9 MB uploads at once from one address: the bytes are charged as they arrive, so the uploads
+    accepted stay within the 50 MB budget even when all twenty may be in flight together (before: all 20 passed
+    the check taken before any of them was counted, 98 MB)."""
+    app = guard.Guard(read_body, max_upload=5 * MB, uploads_at_once=20)
+
+    async def run() -> list[httpx.Response]:
+        async with space(app) as client:
+            return await asyncio.gather(*[upload(client, "11.0.113.9", int(4.9 * MB)) for _ in range(20)])
+
+    codes = [r.status_code for r in asyncio.run(run())]
+    assert set(codes) == {200, 429}
+    assert codes.count(200) * 4.9 * MB <= guard.Limits().upload_bytes_per_minute
+    assert codes.count(200) >= 9  # the budget is used, not refused early
+
+
+def test_one_client_has_at_most_two_uploads_at_once():
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(scope, receive, send):
+        started.set()
+        await release.wait()
+        await read_body(scope, receive, send)
+
+    app = guard.Guard(slow, max_upload=MB)
+
+    async def run() -> list[int]:
+        async with space(app) as client:
+            held = [asyncio.create_task(upload(client, "11.0.113.9", 10)) for _ in range(2)]
+            await started.wait()
+            await asyncio.sleep(0.05)
+            third = await upload(client, "11.0.113.9", 10)
+            other = asyncio.create_task(upload(client, "11.0.113.10", 10))  # another visitor is not held up
+            await asyncio.sleep(0.05)
+            release.set()
+            return [third.status_code, *[(await t).status_code for t in [*held, other]]]
+
+    assert asyncio.run(run()) == [429, 200, 200, 200]
+
+
+def test_many_clients_together_stay_within_the_shared_budget():
+    """200 small uploads at once from 200 addresses against a 2 MB shared budget."""
+    app = guard.Guard(read_body, max_upload=MB, uploads_held=2 * MB)
+
+    async def run() -> list[httpx.Response]:
+        async with space(app) as client:
+            return await asyncio.gather(*[upload(client, f"11.0.{i // 250}.{i % 250 + 1}", 50_000) for i in range(200)])
+
+    codes = [r.status_code for r in asyncio.run(run())]
+    assert set(codes) == {200, 429}
+    # bytes still arriving count too: uploads refused part way used some of the budget, none passes it
+    assert codes.count(200) * 50_000 <= app.budget.all_bytes.total(ledgers.clock()) <= 2 * MB
+
+
+def multipart(parts: int, size: int = 4) -> tuple[bytes, dict]:
+    boundary = "digitnetboundary"
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="p{i}.png"\r\n\r\n'.encode()
+        + b"\0" * size + b"\r\n"
+        for i in range(parts)
+    ) + f"--{boundary}--\r\n".encode()  # fmt: skip
+    return body, {"content-type": f"multipart/form-data; boundary={boundary}"}
+
+
+def test_upload_parts_count_as_files():
+    """30 uploads of 1,000 four-byte parts once made 30,000 folders from 2.1 MB counted: now an upload has at most
+    4 parts, a client at most 600 files a minute (here made 60), and each file counts as at least 8 KB against
+    the byte budgets."""
+    app = guard.Guard(read_body, max_upload=MB, upload_files_per_minute=60)
+
+    async def run() -> tuple[list[int], list[int]]:
+        async with space(app) as client:
+            many, headers = multipart(1000)
+            big = await client.post(
+                "/gradio_api/upload", content=many, headers=headers | {"X-Forwarded-For": "11.0.0.1"}
+            )
+            one, headers = multipart(1)
+            singles = [
+                await client.post("/gradio_api/upload", content=one, headers=headers | {"X-Forwarded-For": "11.0.0.2"})
+                for _ in range(61)
+            ]
+            return [big.status_code], [r.status_code for r in singles]
+
+    big, singles = asyncio.run(run())
+    assert big == [413]
+    assert singles == [200] * 60 + [429]
+    assert app.budget.client_bytes.total("11.0.0.2", ledgers.clock()) >= 60 * 8 * 1024
+
+
+async def call(app, method: str, path: str, chunks: list[bytes], stall: bool = False, headers=()) -> tuple[int, float]:
+    """Send a request straight to the ASGI app, its body in `chunks` (then, with `stall`, nothing more)."""
+    messages = [
+        {"type": "http.request", "body": c, "more_body": stall or i < len(chunks) - 1} for i, c in enumerate(chunks)
+    ]
+    sent: list[dict] = []
+
+    async def receive():
+        if messages:
+            return messages.pop(0)
+        await asyncio.sleep(3600)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": method, "path": path, "query_string": b"", "client": ("11.0.0.1", 1),
+             "headers": [(b"content-type", b"application/json"), *headers]}  # fmt: skip
+    start = time.monotonic()
+    await asyncio.wait_for(app(scope, receive, send), timeout=30)
+    return sent[0]["status"], time.monotonic() - start
+
+
+def test_a_stalled_body_is_dropped_with_408_within_the_deadline():
+    app = guard.Guard(read_body, max_upload=MB, body_idle_s=0.5, body_deadline_s=2.0)
+    status, seconds = asyncio.run(call(app, "POST", "/gradio_api/queue/join", [b'{"data": ['], stall=True))
+    assert status == 408 and seconds < 1.5
+    status, seconds = asyncio.run(call(app, "POST", "/gradio_api/upload", [b"--x\r\n"], stall=True))
+    assert status == 408 and seconds < 1.5
+    status, _ = asyncio.run(call(app, "POST", "/login", [b"a=1"]))
+    assert status == 404  # /login: the app has no accounts; its form would be parsed whole
+
+
+def test_every_route_bounds_its_body():
+    app = guard.Guard(read_body, max_upload=MB)
+    body = b"x" * (300 * 1024)
+    assert asyncio.run(call(app, "POST", "/gradio_api/anything", [body]))[0] == 413  # JSON-sized on any route
+    assert asyncio.run(call(app, "POST", "/", [body]))[0] == 413  # outside /gradio_api/ too
+    length = [(b"content-length", b"10")]
+    assert asyncio.run(call(app, "GET", "/config", [b"0123456789"], headers=length))[0] == 413  # GET takes none
+    assert asyncio.run(call(app, "GET", "/gradio_api/deep_link", [b""]))[0] == 404  # writes files nothing removes
+    assert asyncio.run(call(app, "GET", "/config", [b""]))[0] == 200
+
+
+def test_streams_and_requests_per_client_are_capped():
+    async def held_open(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await asyncio.sleep(3600)
+
+    app = guard.Guard(held_open, max_upload=MB)
+
+    async def run() -> list[int]:
+        statuses: list[int] = []
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        def stream(i: int, client: str = "11.0.0.1"):
+            scope = {"type": "http", "method": "GET", "path": f"/gradio_api/heartbeat/s{i}", "query_string": b"",
+                     "client": (client, 1), "headers": []}  # fmt: skip
+            return asyncio.create_task(app(scope, receive, send))
+
+        tasks = [stream(i) for i in range(10)] + [stream(99, client="11.0.0.2")]
+        await asyncio.sleep(0.1)
+        for t in tasks:
+            t.cancel()
+        return statuses
+
+    statuses = asyncio.run(run())
+    assert statuses.count(200) == guard.Limits().streams_per_client + 1  # eight of the first client's, the other's
+    assert statuses.count(429) == 2
+
+
+def test_a_clients_new_sessions_replace_its_own_never_another_visitors():
+    held: dict[str, bool] = {}
+    sessions = ledgers.Sessions(
+        per_client=3, unread_ttl=300, pending=lambda s: 0, drop=lambda s: None, held=lambda s: s in held,
+        forget=lambda s: held.pop(s, None),
+    )  # fmt: skip
+    for s, key in [("visitor", "11.0.0.1"), *[(f"flood{i}", "11.0.0.2") for i in range(1100)]]:
+        sessions.remember(s, key)
+        held[s] = True  # Gradio makes the session's state when the request reaches it
+    assert "visitor" in held
+    assert sorted(s for s in held if s.startswith("flood")) == ["flood1097", "flood1098", "flood1099"]
+    assert len(sessions.owner) == 4
+
+
+def test_gradio_internals_are_checked_when_the_app_starts():
+    import gradio as gr
+    from gradio.routes import App
+
+    from digitnet.internals import GradioChanged, GradioInternals
+
+    with gr.Blocks() as demo:
+        gr.Textbox()
+    demo.queue()
+    App.create_app(demo)
+    internals = GradioInternals.of(demo)
+    assert internals.pending("nobody") == 0 and not internals.server_fns
+    del demo._queue.pending_event_ids_session  # as if a Gradio upgrade renamed it
+    with pytest.raises(GradioChanged, match="Queue.pending_event_ids_session"):
+        GradioInternals.of(demo)

@@ -161,6 +161,7 @@ class Replicas:
                 env = os.environ | {
                     "GRADIO_SERVER_NAME": "127.0.0.1",
                     "GRADIO_SERVER_PORT": str(p),
+                    "DIGITNET_TRUSTED_PROXIES": "127.0.0.1",  # nginx, on loopback: the visitor is what it appends
                     "PYTHONUNBUFFERED": "1",
                 }
                 out = (self.folder / f"replica-{i}.log").open("ab") if quiet else None

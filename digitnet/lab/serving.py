@@ -16,6 +16,7 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from digitnet.drawing import payload
+from digitnet.guard import TRUSTED_PROXIES
 from digitnet.views import CANVAS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,11 +32,13 @@ def free_port() -> int:
 class Server:
     """An app (app.py or benchmarks/noop_app.py) served by its own Python process on a free loopback port."""
 
-    def __init__(self, module: str = "app", timeout: float = 120.0) -> None:
+    def __init__(self, module: str = "app", timeout: float = 120.0, env: dict[str, str] | None = None) -> None:
+        """`env`: environment variables for the app's process, over those of this one and of `Server`'s own
+        (DIGITNET_TRUSTED_PROXIES=127.0.0.1: the simulated visitors' proxy is loopback, see `visitor`)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         code = f"import {module} as m; m.launch(server_name='127.0.0.1', server_port={self.port}, quiet=True)"
-        env = os.environ | {"PYTHONUNBUFFERED": "1"}
+        env = os.environ | {TRUSTED_PROXIES: "127.0.0.1", "PYTHONUNBUFFERED": "1"} | (env or {})
         self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
         self._wait(timeout)
 
@@ -81,8 +84,8 @@ class Server:
 
 def visitor(i: int) -> str:
     """A distinct client address for simulated visitor i (198.18.0.0/15, the benchmarking range). Sent as
-    X-Forwarded-For from loopback, which uvicorn trusts as a proxy, it is the client the app's per-client limits
-    (digitnet/guard.py) see, so N load clients are N visitors, not one."""
+    X-Forwarded-For from loopback, which `Server` starts the app to trust as a proxy (DIGITNET_TRUSTED_PROXIES), it
+    is the client the app's per-client limits (digitnet/guard.py) see, so N load clients are N visitors, not one."""
     return f"198.18.{i // 256 % 256}.{i % 256}"
 
 

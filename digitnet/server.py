@@ -1,0 +1,187 @@
+"""The HTTP server under the page: uvicorn, with the connection limits Gradio's own `launch()` cannot set.
+
+Gradio's `launch()` starts uvicorn with its defaults: no limit on connections, none on how long a client may take
+to send a request's headers (a connection that never finishes them stays open for good, holding a file
+descriptor), and the X-Forwarded-For header of any loopback peer believed. `serve` mounts the same Gradio app
+(`gr.mount_gradio_app`) and runs uvicorn itself with:
+
+- at most MAX_CONNECTIONS connections open (503 past it), and at most CONNECTIONS_PER_PEER from one peer that is
+  not a trusted proxy (429; behind a proxy every visitor shares the proxy's connections, and digitnet/guard.py
+  counts each visitor's open requests instead); the file-descriptor limit raised to what the cap needs;
+- a request's headers complete within HEADER_TIMEOUT_S of the connection opening or of the previous answer
+  (else 408 and the connection closed), idle keep-alive connections closed after KEEP_ALIVE_S, headers at most
+  MAX_HEADER_BYTES;
+- no proxy headers read by uvicorn: digitnet/guard.py decides who the client is (DIGITNET_TRUSTED_PROXIES).
+
+For tests, DIGITNET_MAX_CONNECTIONS and DIGITNET_CONNECTIONS_PER_PEER override the two caps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+from collections import Counter
+
+import gradio as gr
+import h11
+import uvicorn
+from fastapi import FastAPI
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from digitnet.guard import Trust, parse_address
+from digitnet.internals import GradioInternals
+
+MAX_CONNECTIONS = 2048
+CONNECTIONS_PER_PEER = 64  # a browser opens at most 6 per host; a school's NAT a few dozen
+HEADER_TIMEOUT_S = 10.0
+KEEP_ALIVE_S = 5
+MAX_HEADER_BYTES = 16 * 1024
+SPARE_FDS = 256  # files beyond the connections: weights, uploads being written, logs, the event loop's own
+
+
+def raise_file_limit(connections: int) -> int:
+    """Raise the soft limit on open files to what `connections` need (as far as the hard limit allows); returns
+    how many connections fit under it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = connections + SPARE_FDS
+    if hard != resource.RLIM_INFINITY:
+        want = min(want, hard)
+    if want > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        soft = want
+    return max(1, min(connections, soft - SPARE_FDS))
+
+
+def _raw_reply(status: int, reason: str, message: str) -> bytes:
+    body = json.dumps({"detail": message}).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+        f"connection: close\r\nretry-after: 1\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+class Connections:
+    """Open connections, all together and per peer, for one server."""
+
+    def __init__(self, total: int, per_peer: int, trust: Trust) -> None:
+        self.total, self.per_peer, self.trust = total, per_peer, trust
+        self.open = 0
+        self.by_peer: Counter[str] = Counter()
+
+    def admit(self, peer: str) -> bytes | None:
+        """Count a new connection from `peer`, or the answer that refuses it."""
+        if self.open >= self.total:
+            return _raw_reply(503, "Service Unavailable", "the server has too many connections; try again shortly")
+        limited = parse_address(peer) not in self.trust
+        if limited and self.by_peer[peer] >= self.per_peer:
+            return _raw_reply(429, "Too Many Requests", f"at most {self.per_peer} connections per client")
+        self.open += 1
+        self.by_peer[peer] += 1
+        return None
+
+    def release(self, peer: str) -> None:
+        self.open -= 1
+        self.by_peer[peer] -= 1
+        if self.by_peer[peer] <= 0:
+            del self.by_peer[peer]
+
+
+def bounded_protocol(connections: Connections, header_timeout: float = HEADER_TIMEOUT_S) -> type[H11Protocol]:
+    """uvicorn's h11 protocol with the connection caps and the header timeout."""
+
+    class Bounded(H11Protocol):
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self.peer = self.client[0] if self.client else "unknown"
+            self.header_timer: asyncio.TimerHandle | None = None
+            refusal = connections.admit(self.peer)
+            self.admitted = refusal is None
+            if refusal is not None:
+                transport.write(refusal)
+                transport.close()
+                return
+            self._arm()
+
+        def connection_lost(self, exc) -> None:
+            if self.admitted:
+                self.admitted = False
+                connections.release(self.peer)
+            self._disarm()
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            if self.admitted:
+                super().data_received(data)
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm()  # the next request's headers must come in time too (keep-alive)
+
+        def _arm(self) -> None:
+            self._disarm()
+            if not self.transport.is_closing():
+                self.header_timer = self.loop.call_later(header_timeout, self._headers_late)
+
+        def _disarm(self) -> None:
+            if self.header_timer is not None:
+                self.header_timer.cancel()
+                self.header_timer = None
+
+        def _headers_late(self) -> None:
+            self.header_timer = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():  # no whole request yet
+                if self.conn.our_state is h11.IDLE:
+                    self.transport.write(_raw_reply(408, "Request Timeout", "the request's headers came too slowly"))
+                self.transport.close()
+
+    return Bounded
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def serve(
+    demo: gr.Blocks,
+    server_name: str | None = None,
+    server_port: int | None = None,
+    quiet: bool = False,
+    state_session_capacity: int = 10_000,
+    **mount_options,
+) -> None:
+    """Serve `demo` until the process is stopped (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT as Gradio reads them).
+    `mount_options`: gr.mount_gradio_app's keyword arguments (page.launch_options())."""
+    host = server_name or os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
+    port = server_port or int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
+    demo.state_session_capacity = state_session_capacity
+    mount_options.setdefault("ssr_mode", False)  # a Node proxy in front would be a second, unbounded server
+    app = gr.mount_gradio_app(
+        FastAPI(docs_url=None, redoc_url=None, openapi_url=None),
+        demo,
+        path="/",
+        server_name=host,
+        server_port=port,
+        **mount_options,
+    )
+    GradioInternals.of(demo)  # the guard's limits need them: refuse to start when Gradio moved them
+    total = raise_file_limit(_env_int("DIGITNET_MAX_CONNECTIONS", MAX_CONNECTIONS))
+    connections = Connections(total, _env_int("DIGITNET_CONNECTIONS_PER_PEER", CONNECTIONS_PER_PEER), Trust.from_env())
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        http=bounded_protocol(connections),
+        ws="none",
+        proxy_headers=False,
+        timeout_keep_alive=KEEP_ALIVE_S,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        backlog=min(2048, total),
+    )
+    if not quiet:
+        print(f"* Running on local URL:  http://{host}:{port}", flush=True)
+    uvicorn.Server(config).run()
