@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 import time
 
 import httpx
 import pytest
 
 from digitnet import guard, ledgers
+from digitnet.lab.serving import Server, visitor
 
 MB = 2**20
 
@@ -337,3 +339,86 @@ def test_gradio_internals_are_checked_when_the_app_starts():
     del demo._queue.pending_event_ids_session  # as if a Gradio upgrade renamed it
     with pytest.raises(GradioChanged, match="Queue.pending_event_ids_session"):
         GradioInternals.of(demo)
+
+
+# Against the real app, in its own process (visitors from loopback, which digitnet.lab.serving.Server trusts as
+# their proxy): the budgets and connection limits as `python app.py` serves them.
+
+
+async def upload_all(url: str, visitors: list[str], size: int, connections: int = 20) -> list[int]:
+    """Upload one file of `size` bytes per visitor address, all at once (up to `connections` in flight)."""
+    limits = httpx.Limits(max_connections=connections)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+
+        async def one(address: str) -> int:
+            files = {"files": ("x.png", b"\0" * size)}
+            try:
+                r = await client.post("gradio_api/upload", files=files, headers={"X-Forwarded-For": address})
+                return r.status_code
+            except httpx.TransportError:  # refused while still sending: never accepted
+                return 0
+
+        return await asyncio.gather(*[one(a) for a in visitors])
+
+
+@pytest.mark.slow
+def test_the_real_app_holds_one_clients_budget_under_20_concurrent_uploads(server):
+    """Measured before the guard charged chunks as they arrived: all 20 accepted, 98 MB of a 50 MB budget."""
+    codes = asyncio.run(upload_all(server.url, [visitor(4242)] * 20, int(4.9 * MB)))
+    assert codes.count(200) * 4.9 * MB <= guard.Limits().upload_bytes_per_minute
+    assert 429 in codes and codes.count(200) >= 1
+
+
+@pytest.fixture(scope="module")
+def strict():
+    """The app with a 3 MB shared upload budget and at most 40 connections."""
+    with Server("app", env={"DIGITNET_UPLOADS_HELD_MB": "3", "DIGITNET_MAX_CONNECTIONS": "40"}) as s:
+        yield s
+
+
+@pytest.mark.slow
+def test_the_real_app_holds_the_shared_budget_under_200_concurrent_uploads(strict):
+    codes = asyncio.run(upload_all(strict.url, [visitor(i) for i in range(200)], 100_000))
+    assert 0 < codes.count(200) * 100_000 <= 3 * MB
+    assert set(codes) <= {200, 429, 0}
+
+
+def raw(port: int, data: bytes) -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    s.sendall(data)
+    return s
+
+
+def answer(s: socket.socket) -> bytes:
+    try:
+        return s.recv(4096)
+    except OSError:
+        return b""
+
+
+@pytest.mark.slow
+def test_the_real_app_drops_slow_headers_and_stalled_bodies_with_408(strict):
+    start = time.monotonic()
+    headers = raw(strict.port, b"GET /config HTTP/1.1\r\nHost: x\r\n")  # never finished
+    body = raw(strict.port, b"POST /gradio_api/queue/join HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: 1000\r\n\r\n{")  # fmt: skip
+    late_headers, stalled = answer(headers), answer(body)
+    assert late_headers.startswith(b"HTTP/1.1 408") and stalled.startswith(b"HTTP/1.1 408"), (late_headers, stalled)
+    assert time.monotonic() - start < 15  # the deadlines are 10 s
+    headers.close()
+    body.close()
+
+
+@pytest.mark.slow
+def test_the_real_app_caps_its_connections(strict):
+    held = [raw(strict.port, b"") for _ in range(40)]
+    try:
+        time.sleep(0.5)
+        over = raw(strict.port, b"GET /config HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert answer(over).startswith(b"HTTP/1.1 503")
+        over.close()
+    finally:
+        for s in held:
+            s.close()
+    time.sleep(0.5)
+    assert httpx.get(strict.url + "config", timeout=30).status_code == 200
