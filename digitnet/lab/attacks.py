@@ -612,9 +612,16 @@ def reset_peak(server: Server) -> None:
     Path(f"/proc/{server.proc.pid}/clear_refs").write_text("5")
 
 
-def measure(ctx: Context, name: str, scale: float = 1.0, settle: float = 2.0) -> Result:
-    """Run one attack against ctx.server: its answer, the server's RSS before, at peak and `settle` s after."""
-    attack = ATTACKS[name]
+def measure(
+    ctx: Context,
+    name: str,
+    scale: float = 1.0,
+    settle: float = 2.0,
+    attack: Callable[[Context, float], Answer] | None = None,
+) -> Result:
+    """Run one attack (ATTACKS[name] unless given) against ctx.server: its answer, the server's RSS before, at peak
+    and `settle` s after."""
+    attack = attack or ATTACKS[name]
     time.sleep(0.5)
     before = ctx.server.memory_mb()["VmRSS"]
     reset_peak(ctx.server)
