@@ -14,8 +14,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from digitnet.preprocess import EmptyImage, InputError, preprocess_ink
-from digitnet.views import CANVAS
 
+CANVAS = 280  # px, the drawing pad's side (canvas pixels; it is shown at the column's width)
 PEN = 20  # px on the canvas; a digit drawn 150-250 px tall then has MNIST's 2-3 px strokes at 20x20
 MIN_PEN, MAX_PEN = 2, 64
 MAX_STROKES = 100

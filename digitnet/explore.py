@@ -11,8 +11,6 @@ floats): images on the 0-255 grey levels that are shown, judged by the network o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from digitnet.predict import Prediction, Predictor
+from digitnet.saliency import device_of, gradients_on
+from digitnet.views import grey_levels
 
 Network = Predictor | nn.Module
 FOOL_CONFIDENCE = 0.99
@@ -34,10 +34,6 @@ class Dream:
     image: np.ndarray  # 28x28 float32 in [0, 1], on the 0-255 grey levels
     confidence: float  # the network's probability of `digit` for `image`
     prediction: Prediction  # its full answer (digit, probabilities, not_a_digit verdict when it has one)
-
-    def to_dict(self) -> dict:
-        return {"digit": self.digit, "image": _grey_levels(self.image), "confidence": self.confidence,
-                "not_a_digit": self.prediction.not_a_digit, "prediction": self.prediction.to_dict()}  # fmt: skip
 
 
 @dataclass
@@ -53,10 +49,6 @@ class DreamGrid:
     @property
     def min_confidence(self) -> float:
         return min(d.confidence for d in self.dreams)
-
-    def to_dict(self) -> dict:
-        return {"model": self.model, "regularised": self.regularised, "seed": self.seed, "steps": self.steps,
-                "dreams": [d.to_dict() for d in self.dreams]}  # fmt: skip
 
 
 @dataclass
@@ -86,22 +78,12 @@ class FoolResult:
 
     @property
     def pixels_changed(self) -> int:
-        return int(np.count_nonzero(_levels(self.image) != _levels(self.original)))
+        return int(np.count_nonzero(grey_levels(self.image) != grey_levels(self.original)))
 
     @property
     def confidence(self) -> float:
         """The network's probability of `target` for the changed input."""
         return self.after.probabilities[self.target]
-
-    def to_dict(self) -> dict:
-        diff = _levels(self.image) - _levels(self.original)
-        return {
-            "model": self.model, "target": self.target, "success": self.success, "confidence": self.confidence,
-            "original": _grey_levels(self.original), "image": _grey_levels(self.image),
-            "difference": diff.ravel().tolist(),  # signed grey levels, -255..255
-            "l2": self.l2, "linf": self.linf, "pixels_changed": self.pixels_changed,
-            "before": self.before.to_dict(), "after": self.after.to_dict(),
-        }  # fmt: skip
 
 
 # --- dreams ------------------------------------------------------------------------------------------------
@@ -111,10 +93,10 @@ def dream(net: Network, *, regularised: bool = False, seed: int = 0, steps: int 
     """For each digit 0-9, the input the network is most sure of, grown from seeded near-blank noise.
 
     Both maximise the digit's log-odds log(p / (1 - p)), whose gradient, unlike log p's, does not fade as p nears
-    1. Plain: free pixels through a sigmoid, `steps` Adam steps (default 40; measured: this gets `mlp` and `cnn`
-    past 99.99% for every digit, where clamped pixels or plain gradient steps leave an outlier-exposure network
-    near 10% from a near-blank start, on its flat "not a digit" answer; the shipped `cnn_oe` (seed 0) stays there
-    for 4 even after 400 steps; the others reach 18-100% in 40 steps, 99.2-100% in 400).
+    1. Plain: free pixels through a sigmoid, `steps` Adam steps (default 40); clamped pixels or plain gradient
+    steps leave an outlier-exposure network on its flat "not a digit" answer from a near-blank start. How sure
+    each shipped network ends up is measured in docs/overconfidence.md ("What each network thinks a digit looks
+    like"), not here.
     Regularised (Yosinski et al. 2015): the network sees the image jittered by up to 2 pixels, and after each
     step the image loses 2% of its ink and every 4th step is blurred; the objective stops at 99.99%, so from
     there only what the network needs survives (default 100 steps).
@@ -124,12 +106,12 @@ def dream(net: Network, *, regularised: bool = False, seed: int = 0, steps: int 
     gen = torch.Generator().manual_seed(seed)
     noise = torch.randn(10, 1, 28, 28, generator=gen)
     shifts = torch.randint(-2, 3, (steps, 2), generator=gen).tolist()
-    dev = _device(model)
+    dev = device_of(model)
     digits = torch.arange(10, device=dev)
     # regularised: pixels themselves (blur and decay act on them); plain: sigmoid(-3) ~ 0.05, near blank
     p = ((0.05 + 0.05 * noise).clamp(0, 1) if regularised else noise * 0.5 - 3.0).to(dev).requires_grad_(True)
     opt = torch.optim.Adam([p], lr=0.2 if regularised else 1.0)
-    with _grad_on():
+    with gradients_on():
         for i, (dy, dx) in enumerate(shifts):
             x = p if regularised else torch.sigmoid(p)
             seen = torch.roll(x, (dy, dx), dims=(2, 3)) if regularised else x
@@ -187,9 +169,8 @@ def fool(
     of log p(target) and puts the change on a sphere whose radius shrinks 2% while the target is reached and grows
     2% while not (at most `max_l2`). `restarts` runs share one batch: the first from the image itself, the others
     from seeded random changes. When none succeeds in `steps`, another round from fresh random changes follows, up
-    to `rounds` (cnn_oe can strand a run where its answer is flat, "no digit at all": the cnn_oe before issue 14's
-    retraining on 1 of 20 test digits; today's is not fooled on 2 of lab.exploring.fool_cases' 20, and the
-    second round rescues neither).
+    to `rounds` (an outlier-exposure network can strand a run where its answer is flat, "no digit at all"; how
+    often is measured in docs/overconfidence.md, "Fooling").
     """
     if not 0 <= target <= 9:
         raise ValueError(f"target must be a digit 0-9, got {target}")
@@ -232,7 +213,7 @@ def _ddn(
     from_image: bool,
 ) -> np.ndarray:
     """Per restart, the smallest change that reached _AIM (else the last one tried): restarts x 28 x 28 images."""
-    dev = _device(model)
+    dev = device_of(model)
     start = torch.randn(restarts, 1, 28, 28, generator=gen) * 0.1  # L2 about 2.8 before clipping to [0, 1]
     if from_image:
         start[0] = 0
@@ -240,7 +221,7 @@ def _ddn(
     delta = ((base + start.to(dev)).clamp(0, 1) - base).requires_grad_(True)
     radius = torch.ones(restarts, 1, 1, 1, device=dev)
     best, best_l2 = delta.detach().clone(), torch.full((restarts,), torch.inf, device=dev)
-    with _grad_on():
+    with gradients_on():
         for k in range(steps):
             logp = torch.log_softmax(model(base + delta).float(), 1)[:, target]
             (g,) = torch.autograd.grad(logp.sum(), delta)
@@ -278,29 +259,9 @@ def _name(net: Network) -> str:
     return net.name if isinstance(net, Predictor) else type(net).__name__.lower()
 
 
-def _device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
-@contextmanager
-def _grad_on() -> Iterator[None]:
-    """Gradients on, whatever the caller's mode (Predictor methods run in inference_mode)."""
-    with torch.inference_mode(False), torch.enable_grad():
-        yield
-
-
-def _levels(image: np.ndarray) -> np.ndarray:
-    return np.round(255 * np.clip(image, 0, 1)).astype(np.int16)
-
-
 def _quantise(images: np.ndarray) -> np.ndarray:
     """Onto the 0-255 grey levels the page shows, so the verdict is on exactly what is shown."""
-    return (_levels(images) / 255).astype(np.float32)
-
-
-def _grey_levels(image: np.ndarray) -> list[int]:
-    """28x28 -> 784 ints 0-255, row by row (as views.seen)."""
-    return _levels(image).ravel().tolist()
+    return (grey_levels(images) / 255).astype(np.float32)
 
 
 def _judge(net: Network, images: list[np.ndarray]) -> list[Prediction]:
@@ -308,7 +269,7 @@ def _judge(net: Network, images: list[np.ndarray]) -> list[Prediction]:
     if isinstance(net, Predictor):
         return net.predict_arrays(images)
     with torch.inference_mode():
-        x = torch.from_numpy(np.stack(images)).unsqueeze(1).to(_device(net))
+        x = torch.from_numpy(np.stack(images)).unsqueeze(1).to(device_of(net))
         probs = torch.softmax(net(x).float(), 1).cpu()
     conf, digit = probs.max(1)
     return [

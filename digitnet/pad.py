@@ -15,8 +15,7 @@ from collections.abc import Callable
 
 import gradio as gr
 
-from digitnet.drawing import MAX_POINTS, PEN
-from digitnet.views import CANVAS
+from digitnet.drawing import CANVAS, MAX_POINTS, PEN
 
 GAP = 40  # ms: at most one live request per GAP while the pen moves (25 a second), and one in flight at a time
 PROMPT = "Draw a digit: the answer follows your pen."

@@ -7,13 +7,16 @@ run in the browser). Nothing here loads a network or touches Gradio.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from digitnet import models
-from digitnet.explore import DreamGrid, FoolResult
-from digitnet.predict import Analysis, Prediction
+from digitnet import models, ood
 
-CANVAS = 280  # px, the drawing pad's side (canvas pixels; it is shown at the column's width)
+if TYPE_CHECKING:  # explore computes on the grey levels defined here
+    from digitnet.explore import DreamGrid, FoolResult
+    from digitnet.predict import Analysis, Prediction
+
 PROMPT = "Draw a digit (0-9) in the box, or upload an image: the network's answer appears here."
 
 # Plain words for the scores in Prediction.scores (see digitnet/ood.py for their definitions).
@@ -51,8 +54,8 @@ def verdict(pred: Prediction) -> dict | None:
             "words": SCORE_WORDS.get(by, by),
             "value": _shown(by, value),
             "threshold": _shown(by, pred.threshold),
-            # which side of the threshold counts as "not a digit" (the rule, whatever this input's value)
-            "side": "above" if (value > pred.threshold) == pred.not_a_digit else "below",
+            # which side of the threshold counts as "not a digit": the calibration's rule, whatever this input's value
+            "side": "below" if ood.HIGHER_IS_DIGIT[by] else "above",
         }
     return out
 
@@ -105,7 +108,7 @@ def dreams(grid: DreamGrid) -> dict:
 
 def fooled(result: FoolResult) -> dict:
     """The visitor's input, the changed one, the change, how much it was, and the network's new answer."""
-    diff = np.round(255 * result.image) - np.round(255 * result.original)
+    diff = grey_levels(result.image) - grey_levels(result.original)
     return {
         "model": result.model, "label": label(result.model), "target": result.target, "success": result.success,
         "original": _levels(result.original), "image": _levels(result.image),
@@ -115,8 +118,13 @@ def fooled(result: FoolResult) -> dict:
     }  # fmt: skip
 
 
+def grey_levels(image: np.ndarray) -> np.ndarray:
+    """Images in [0, 1] as the 0-255 grey levels the page shows them with (int16, same shape)."""
+    return np.round(255 * np.clip(image, 0, 1)).astype(np.int16)
+
+
 def _levels(image: np.ndarray) -> list[int]:
-    return np.round(255 * np.clip(image, 0, 1)).astype(int).ravel().tolist()
+    return grey_levels(image).ravel().tolist()
 
 
 # --- templates (JavaScript template strings, rendered in the browser) -------------------------------------

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from digitnet import models
+from digitnet.drawing import CANVAS
 from digitnet.lab import browser
-from digitnet.views import CANVAS
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from digitnet import explore, models
+from digitnet import explore, models, views
 from digitnet.predict import Predictor
 
 # (test-set index, target): a 7 -> 3, a 2 -> 8, a 1 -> 0
@@ -82,13 +82,15 @@ def test_dream_confidence_and_verdict_are_the_predictors_own(predictors, plain_c
         assert p.not_a_digit is not None and d.prediction.not_a_digit == p.not_a_digit
 
 
-def test_dreams_as_json(plain_cnn):
-    data = json.loads(json.dumps(plain_cnn.to_dict()))
+def test_dreams_as_the_page_gets_them(plain_cnn):
+    """views.dreams, what /dream returns: each grown image on its grey levels, how sure, and the verdict."""
+    data = json.loads(json.dumps(views.dreams(plain_cnn)))
     assert data["model"] == "cnn" and data["regularised"] is False and len(data["dreams"]) == 10
     for d, dream in zip(data["dreams"], plain_cnn.dreams, strict=True):
-        assert len(d["image"]) == 784 and all(isinstance(v, int) and 0 <= v <= 255 for v in d["image"])
-        assert np.array_equal(np.array(d["image"]).reshape(28, 28), np.round(dream.image * 255))
-        assert d["confidence"] == dream.confidence and isinstance(d["not_a_digit"], bool)
+        assert len(d["input"]) == 784 and all(isinstance(v, int) and 0 <= v <= 255 for v in d["input"])
+        assert np.array_equal(np.array(d["input"]).reshape(28, 28), np.round(dream.image * 255))
+        assert d["confidence"] == round(dream.confidence, 6)
+        assert d["verdict"]["not_a_digit"] is dream.prediction.not_a_digit and d["verdict"]["by"] == "mahalanobis"
 
 
 def test_dream_with_a_bare_model_has_no_verdict():
@@ -129,16 +131,20 @@ def test_fooled_digit_is_called_the_target_by_the_same_network(name, predictors,
         assert r.l2 < 0.5 * _nearest_real_target(mnist_test, p, image, target)
 
 
-def test_fool_is_deterministic_and_json(predictors, mnist_test):
+def test_fool_is_deterministic_and_the_page_gets_what_was_judged(predictors, mnist_test):
+    """views.fooled, what /fool returns: the images on the grey levels the network judged, the change, its size."""
     x, _ = mnist_test
     image = x[0].numpy() / 255
     a, b = (explore.fool(predictors["cnn"], image, 3, seed=0) for _ in range(2))
     np.testing.assert_array_equal(a.image, b.image)
-    data = json.loads(json.dumps(a.to_dict()))
+    data = json.loads(json.dumps(views.fooled(a)))
     assert data["target"] == 3 and data["success"] is True and data["after"]["digit"] == 3
+    shown = {k: (np.array(data[k]).reshape(28, 28) / 255).astype(np.float32) for k in ("image", "original")}
+    assert np.array_equal(shown["image"], a.image) and np.array_equal(shown["original"], a.original)  # as judged
     assert np.array_equal(np.array(data["image"]) - np.array(data["original"]), np.array(data["difference"]))
-    assert data["pixels_changed"] == np.count_nonzero(data["difference"])
-    assert data["confidence"] >= 0.99 and isinstance(data["after"]["not_a_digit"], bool)
+    assert data["pixels_changed"] == a.pixels_changed == np.count_nonzero(data["difference"])
+    assert data["l2"] == round(a.l2, 3) and data["linf"] == round(a.linf, 3)
+    assert data["after"]["confidence"] >= 0.99 and data["after"]["verdict"]["not_a_digit"] is a.after.not_a_digit
 
 
 def test_fool_when_already_the_target_changes_nothing(predictors, mnist_test):

@@ -1,5 +1,5 @@
-"""The tree's promise: the served app and the CLI's predict import only requirements.txt, and importing the
-library loads no network and changes no process-wide setting."""
+"""The tree's promise: the served app and the CLI's predict import only requirements.txt, importing the library
+loads no network and changes no process-wide setting, and drawings are parsed without torch."""
 
 from __future__ import annotations
 
@@ -62,5 +62,17 @@ def test_importing_the_library_loads_no_network():
         from torch import nn
         assert not [o for o in gc.get_objects() if isinstance(o, nn.Module)], "a network was built at import time"
         assert torch.get_num_threads() == threads
+    """)], cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+
+
+def test_parsing_a_drawing_and_building_the_pad_import_no_torch():
+    """The pad's drawings are checked and rendered by numpy and Pillow alone: CANVAS lives with them, not in views."""
+    r = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import sys
+        import digitnet.drawing, digitnet.pad
+        x = digitnet.drawing.to_input({"strokes": [[60, 40, 200, 40, 120, 240]], "width": 20})
+        assert x.shape == (28, 28) and x.max() == 1, x
+        assert "torch" not in sys.modules, "parsing a drawing imported torch"
     """)], cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert r.returncode == 0, r.stderr

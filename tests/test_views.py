@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
-from digitnet import views
+from digitnet import ood, views
 from digitnet.page import example_files
 from digitnet.predict import Analysis, Networks, Prediction
 from digitnet.preprocess import preprocess
@@ -45,6 +46,17 @@ def test_a_flagged_non_digit_says_so_and_why():
     by_confidence = prediction(PROBS, not_a_digit=True, scores={"msp": 0.5}, verdict_by="msp", threshold=0.9)
     assert views.verdict(by_confidence) == {"not_a_digit": True, "by": "msp", "words": "top probability",
                                             "value": "50%", "threshold": "90%", "side": "below"}  # fmt: skip
+
+
+@pytest.mark.parametrize("score", ood.SCORES)
+def test_the_side_that_counts_as_not_a_digit_is_the_calibrations_rule_even_at_the_threshold(score):
+    """An input exactly at the threshold is a digit by the calibration's rule; the page still names the side that
+    is not, from the rule (HIGHER_IS_DIGIT), never from where this input's value happens to lie."""
+    cal = ood.Calibration(1.0, torch.zeros(10, 4), torch.eye(4), score, 0.5)
+    flagged = bool(cal.flags({score: torch.tensor([0.5])})[0])
+    assert flagged is False
+    pred = prediction(PROBS, not_a_digit=flagged, scores={score: 0.5}, verdict_by=score, threshold=0.5)
+    assert views.verdict(pred)["side"] == ("below" if ood.HIGHER_IS_DIGIT[score] else "above")
 
 
 def test_what_the_network_sees_is_the_input_and_the_saliency():

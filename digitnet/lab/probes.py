@@ -31,9 +31,8 @@ import torch
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 
-from digitnet.drawing import render
+from digitnet.drawing import CANVAS, render
 from digitnet.preprocess import InputError, preprocess, preprocess_ink
-from digitnet.views import CANVAS
 
 RENDER = 112
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"

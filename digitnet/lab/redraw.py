@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-from digitnet.views import CANVAS
+from digitnet.drawing import CANVAS
 
 DARK_THEME = 0x33  # a dark drawing app's paper, #333333
 

@@ -15,9 +15,8 @@ import numpy as np
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from digitnet.drawing import payload
+from digitnet.drawing import CANVAS, payload
 from digitnet.guard import TRUSTED_PROXIES
-from digitnet.views import CANVAS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_7 = ROOT / "examples" / "digit_7_mnist_test_0.png"

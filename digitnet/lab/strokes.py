@@ -18,9 +18,8 @@ from PIL import Image
 from skimage.measure import approximate_polygon
 from skimage.morphology import skeletonize
 
-from digitnet.drawing import render
+from digitnet.drawing import CANVAS, render
 from digitnet.preprocess import InputError, preprocess_ink
-from digitnet.views import CANVAS
 
 _UP = 4  # skeletons are traced on the digit scaled up to 112x112
 _NEIGHBOURS = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
