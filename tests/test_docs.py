@@ -164,6 +164,19 @@ def span(values: list[float], fmt: str) -> str:
     return f"{min(values):{fmt}}-{max(values):{fmt}}"
 
 
+def kinds(model: str, heldout: bool = True) -> dict[str, float]:
+    """The share of each doodle kind (held out, or trained on) that a model's verdict flags."""
+    table = report()["The verdict, doodle by kind"]
+    col = [c.split(" (")[0] for c in table[0]].index(model)
+    return {r[0].split(" (")[0]: num(r[col]) for r in table[1:] if ("(train)" not in r[0]) == heldout}
+
+
+def lowest_kinds(model: str, n: int) -> tuple[str, ...]:
+    """The n held-out kinds the model flags least, with their shares, lowest first: ("arrow", "92.5%", ...)."""
+    ranked = sorted(kinds(model).items(), key=lambda kv: kv[1])[:n]
+    return tuple(x for kind, share in ranked for x in (kind, f"{share:.1f}%"))
+
+
 def drawn(model: str, what: str) -> list[str]:
     """read / flagged / mean top confidence of one model on the hand-drawn polylines or the re-drawn MNIST digits."""
     table = report()["Digits drawn with straight strokes (must be read, not flagged)"]
@@ -229,7 +242,16 @@ CHECKS = [
      lambda: (dreams("cnn", "lowest confidence"), dreams("mlp", "lowest confidence"),
               f"{num(dreams('cnn_oe', 'lowest confidence')):.1f}",
               f"{num(dreams('cnn_oe', 'median confidence')):.1f}")),
+    (OVERCONFIDENCE, r"per kind ([\d.]+)-100% \(200 each, seed 20,000: (\w+) ([\d.]+%), (\w+) ([\d.]+%), (\w+) "
+                     r"([\d.]+%), (\w+) ([\d.]+%)\) \| yes \(the family; (\w+) kinds below 95%\) \|",
+     lambda: (f"{min(kinds('cnn_oe').values()):g}", *lowest_kinds("cnn_oe", 4),
+              ["none", "one", "two", "three", "four", "five"][sum(v < 95 for v in kinds("cnn_oe").values())])),
     # docs/overconfidence.md: the prose
+    (OVERCONFIDENCE, r"it flags every training kind (\d+)% of the time and the held-out kinds ([\d.]+)-100%: arrows "
+                     r"([\d.]+%), lightning bolts ([\d.]+%), umbrellas ([\d.]+%), the other seven kinds at least "
+                     r"([\d.]+%)\.",
+     lambda: (f"{min(kinds('cnn_oe', heldout=False).values()):g}", f"{min(kinds('cnn_oe').values()):g}",
+              *lowest_kinds("cnn_oe", 3)[1::2], lowest_kinds("cnn_oe", 4)[-1])),
     (OVERCONFIDENCE, r"\*\*weight 0.25, strokes 0.25, seed 1 \(shipped\)\*\* \| \*\*([\d.]+%)\*\* \| \*\*([\d.]+%)\*\*",
      lambda: (pct(record("cnn_oe")["val_accuracy"]), pct(record("cnn_oe")["test_accuracy"]))),
     (OVERCONFIDENCE, r"its test accuracy read once: \*\*([\d.]+%)\*\* \(([\d,]+) of 10,000\)",
