@@ -207,6 +207,14 @@ CHECKS = [
     # README: the models table and the training section, against the records
     *[(README, rf"^\| `{m}` \|.*\| ([\d.]+%) \| ([\d,]+) \|$",
        lambda m=m: (pct(record(m)["test_accuracy"]), f"{record(m)['parameters']:,}")) for m in MODELS],
+    (README, r"^\| `mlp` \|.*plain SGD \(lr ([\d.]+), momentum 0.9, batch (\d+), (\d+) epochs\) \|",
+     lambda: tuple(str(record("mlp")["hyperparameters"][k]) for k in ("lr", "batch_size", "epochs"))),
+    (README, r"^\| `cnn` \|.*AdamW with a one-cycle schedule, (\d+) epochs \|",
+     lambda: (str(record("cnn")["hyperparameters"]["epochs"]),)),
+    (README, r"^\| `cnn_oe` \|.*evenly \(weight ([\d.]+)\), and a (quarter) of the digits .* \((\d+) epochs, bfloat16",
+     lambda: (str(record("cnn_oe")["hyperparameters"]["oe_weight"]),
+              {0.25: "quarter", 0.5: "half"}.get(record("cnn_oe")["hyperparameters"]["stroke_share"], "?"),
+              str(record("cnn_oe")["hyperparameters"]["epochs"]))),
     (README, r"`cnn_oe` was trained with `--threads (\d)`, the others with (\d)",
      lambda: (str(record("cnn_oe")["cpu_threads"]), str(record("cnn")["cpu_threads"]))),
     (README, r"\(35,674 against ([\d,]+)\)", lambda: (f"{record('cnn')['parameters']:,}",)),
@@ -220,6 +228,8 @@ CHECKS = [
     (README, r"its own verdict flags only (\d+) of the ten, where the plain `cnn`'s flags all (\w+)",
      lambda: (dreams("cnn_oe", "flagged by cnn_oe").split("/")[0], "ten" if dreams("cnn", "flagged by cnn") == "10/10"
               else dreams("cnn", "flagged by cnn"))),
+    (README, r"in 40 steps, \d+-100% for five digits, (\d+)-\d+% for the others",
+     lambda: (f"{num(dreams('cnn_oe', 'lowest confidence')):.0f}",)),
     # docs/overconfidence.md: the targets table
     (OVERCONFIDENCE, r"\(verdict score `(\w+)`\) \| worst ([\d.]+) \(",
      lambda: (summary("cnn_oe", "verdict score"), summary("cnn_oe", "worst AUROC, held-out"))),
