@@ -26,9 +26,12 @@ MAX_FILE_MB = 5
 MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"
 QUEUE_SIZE = 64
 LIVE_WAIT = 2.0  # seconds a live prediction waits for a free slot before it gives up (the pen-up event still answers)
-# Gradio keeps each session's state (here the drawing's 28x28 input, for network switches) and a copy of the page's
-# settings, about 50 KB, for this many sessions, the least recently used dropped first (its default: 10,000).
-SESSIONS = 1000
+# Gradio keeps each session's state (the drawing's 28x28 input, for network switches and "fool it"), a copy of the
+# page's settings and the latest value of every input and output, the pad's strokes included, for this many
+# sessions, the least recently used dropped first (its default: 10,000). Measured (benchmarks/session_memory.py):
+# 132 KB a session with a typical drawing, 414 KB with a large one (5,000 points; 514 KB in a first run of 300
+# sessions), so about 60-80 MB at most.
+SESSIONS = 150
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 TITLE = "digitnet: how sure is a network that has only seen digits?"
 
