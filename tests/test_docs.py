@@ -199,6 +199,17 @@ def fooling(model: str, column: str) -> str:
     return cell(report()["fooling"], model, column)
 
 
+def explored(section: str, model: str, column: str) -> str:
+    """A cell of benchmarks.explore_speed's generated tables in docs/benchmarks.md."""
+    return cell(parse_tables(read_section(BENCHMARKS, section))[""], model, column)
+
+
+def explore_cpu_max() -> str:
+    """The longest CPU time of one grid or one fooling attempt in the explore-speed table ("wall / CPU" cells)."""
+    rows = parse_tables(read_section(BENCHMARKS, "explore-speed"))[""][1:]
+    return f"{max(float(c.split(' / ')[1]) for r in rows for c in r[1:]):.2f}"
+
+
 def ood_record(model: str, key: str) -> float:
     return record(model)["ood"][key]
 
@@ -317,6 +328,17 @@ CHECKS = [
                     f"{record(m)['train_seconds']:,.0f}")) for m in MODELS],
     *[(BENCHMARKS, rf"^\| `{m}` \| ([\d,]+) \| [\d.]+ ms", lambda m=m: (f"{record(m)['parameters']:,}",))
       for m in MODELS],
+    (BENCHMARKS, r"one grid or one fooling attempt at most 2 s on these 2 cores: met in CPU time "
+                 r"\(at most ([\d.]+) s,",
+     lambda: (explore_cpu_max(),)),
+    (BENCHMARKS, r"`cnn_oe` cannot be pushed there from a blank start \(its lowest ([\d.]+)%, flat: its "
+                 r"\"not a digit\" answer\) and its own verdict flags only (\d+) of its 10 plain dreams "
+                 r"\((\d+) of the 10 regularised\)",
+     lambda: (f"{num(explored('explore-outcomes', 'cnn_oe', 'plain: min confidence')):.1f}",
+              explored("explore-outcomes", "cnn_oe", "plain: flagged").split("/")[0],
+              explored("explore-outcomes", "cnn_oe", "regularised: flagged").split("/")[0])),
+    (BENCHMARKS, r"except the plain CNN's feature-density one \((\d+) of (\d+)\)",
+     lambda: tuple(explored("explore-outcomes", "cnn", "fooled: flagged").split("/"))),
     (BENCHMARKS, r"The `cnn` meets the ([\d.]+%) target exactly \(([\d,]+) of 10,000\)",
      lambda: (f"{100 * record('cnn')['test_accuracy']:.1f}%", f"{round(record('cnn')['test_accuracy'] * 10_000):,}")),
 ]  # fmt: skip
