@@ -76,6 +76,16 @@ def test_an_end_marker_before_its_start_is_refused(tmp_path):
         write_section(f, "speed", "| new |", "python -m x")
 
 
+def test_a_section_inside_a_list_item_is_indented_as_its_markers(tmp_path):
+    f = tmp_path / "doc.md"
+    start, end = markers("saliency", "python -m old")
+    f.write_text(f"- a note:\n\n  {start}\n  | old |\n  {end}\n- the next note\n")
+    assert write_section(f, "saliency", "| a |\n|---|\n| 1 |\n", "python -m new")
+    start = markers("saliency", "python -m new")[0]
+    assert f.read_text() == f"- a note:\n\n  {start}\n  | a |\n  |---|\n  | 1 |\n  {end}\n- the next note\n"
+    assert read_section(f, "saliency") == "| a |\n|---|\n| 1 |"
+
+
 def test_a_section_name_is_one_word():
     with pytest.raises(ValueError, match="section name"):
         markers("two words", "python -m x")

@@ -8,12 +8,14 @@ A section named `speed`, written by `python -m benchmarks.model_speed`, looks li
     <!-- end generated [speed] -->
 
 A file may hold several sections, each with its own name. To add one, paste the two markers where the table
-goes (`markers()` prints them); `write_section` then fills it in and refuses a file without them.
+goes (`markers()` prints them); `write_section` then fills it in and refuses a file without them. Markers indented
+under a list item get the section indented as much, so a table can stay inside the item.
 """
 
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -52,7 +54,7 @@ def read_section(path: str | Path, name: str) -> str:
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     _, body_start, body_end, _ = _span(text, name, path)
-    return text[body_start:body_end].strip("\n")
+    return textwrap.dedent(text[body_start:body_end]).strip("\n")
 
 
 def write_section(path: str | Path, name: str, body: str, command: str) -> bool:
@@ -63,7 +65,10 @@ def write_section(path: str | Path, name: str, body: str, command: str) -> bool:
     text = path.read_text(encoding="utf-8")
     a, _, _, b = _span(text, name, path)
     start, end = markers(name, command)
-    new = f"{text[:a]}{start}\n{body.strip(chr(10))}\n{end}{text[b:]}"
+    indent = text[text.rfind("\n", 0, a) + 1 : a]
+    indent = indent if indent.isspace() else ""
+    body = textwrap.indent(body.strip("\n"), indent)
+    new = f"{text[:a]}{start}\n{body}\n{indent}{end}{text[b:]}"
     if new == text:
         return False
     path.write_text(new, encoding="utf-8")
