@@ -174,8 +174,10 @@ def test_oe_model_flags_heldout_doodles(oe):
 
 @pytest.mark.parametrize("kind", HELDOUT_DOODLES)
 def test_oe_model_flags_every_heldout_doodle_kind(oe, kind):
-    _, flags, _ = oe.scored(doodle_images(kind, 100, seed=123))
-    assert np.mean(flags) >= 0.9
+    """The sample docs/overconfidence.md's targets quote (200 of each kind, seed 20,000: 92.5% for arrow, the
+    fewest, 94.0% lightning, 94.5% umbrella, 96.5% cloud, 99.5-100% the others); one image of margin."""
+    _, flags, _ = oe.scored(doodle_images(kind, 200, seed=20_000))
+    assert np.mean(flags) >= 0.92
 
 
 def test_oe_model_accepts_digits_drawn_with_straight_pen_strokes(oe):

@@ -215,7 +215,10 @@ def test_very_long_thin_stroke_is_still_read():
     a = np.full((12, 3000), 255, np.uint8)
     a[4:8, 100:2900] = 0  # a dash, 12 px tall: the shrink keeps it at least MIN_SIDE px tall
     x = preprocess(a)
-    assert x.shape == (28, 28) and float(x.max()) > 0
+    assert_valid(x)
+    (row,), cols = np.nonzero(x.any(1))[0], np.nonzero(x.any(0))[0]  # one row of ink: a horizontal dash
+    assert abs(row - 14) <= 1 and cols[-1] - cols[0] + 1 == 20  # centred, scaled to MNIST's 20 px
+    assert x[row, cols[0] : cols[-1] + 1].min() > 0.8  # solid along its length, not broken or faded by the shrink
 
 
 def test_missing_file():

@@ -155,11 +155,14 @@ def test_recipes_match_the_records_beside_the_shipped_weights(name):
 
 
 def test_augmentation_keeps_digits_recognisable(mnist_test):
-    x, _ = _subset(mnist_test, 64)
+    """The shipped cnn still reads augmented test digits: 99.2-99.4% of these 2,000 over seeds 0-2 (99.55% as they
+    are); a 30 degree turn reads 94%, a 6 px shift 97%, a scale of 0.6 or 1.5 95-96%."""
+    x, y = _subset(mnist_test, 2000)
     out = train.augment(x, torch.Generator().manual_seed(0))
     assert out.shape == x.shape and not torch.equal(out, x)
     # Small affine moves keep most of the ink inside the frame.
     assert (out.sum((1, 2, 3)) / x.sum((1, 2, 3))).min() > 0.7
+    assert train.evaluate(models.load("cnn"), out, y) >= 0.985
 
 
 @pytest.mark.parametrize("bf16", [True, False])
