@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import socket
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -351,7 +353,7 @@ async def upload_all(url: str, visitors: list[str], size: int, connections: int 
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
 
         async def one(address: str) -> int:
-            files = {"files": ("x.png", b"\0" * size)}
+            files = {"files": ("x.png", os.urandom(size))}  # each its own file on disk (Gradio stores by hash)
             try:
                 r = await client.post("gradio_api/upload", files=files, headers={"X-Forwarded-For": address})
                 return r.status_code
@@ -370,17 +372,28 @@ def test_the_real_app_holds_one_clients_budget_under_20_concurrent_uploads(serve
 
 
 @pytest.fixture(scope="module")
-def strict():
-    """The app with a 3 MB shared upload budget and at most 40 connections."""
-    with Server("app", env={"DIGITNET_UPLOADS_HELD_MB": "3", "DIGITNET_MAX_CONNECTIONS": "40"}) as s:
+def strict(tmp_path_factory):
+    """The app with a 3 MB shared upload budget and at most 40 connections; its uploads in `strict.cache`."""
+    cache = tmp_path_factory.mktemp("uploads")
+    env = {"DIGITNET_UPLOADS_HELD_MB": "3", "DIGITNET_MAX_CONNECTIONS": "40", "GRADIO_TEMP_DIR": str(cache)}
+    with Server("app", env=env) as s:
+        s.cache = cache
         yield s
+
+
+def files_in(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.is_file()}
 
 
 @pytest.mark.slow
 def test_the_real_app_holds_the_shared_budget_under_200_concurrent_uploads(strict):
+    """And an upload refused part way leaves nothing on disk (Gradio deletes its partial file)."""
+    before = files_in(strict.cache)
     codes = asyncio.run(upload_all(strict.url, [visitor(i) for i in range(200)], 100_000))
     assert 0 < codes.count(200) * 100_000 <= 3 * MB
-    assert set(codes) <= {200, 429, 0}
+    assert set(codes) <= {200, 429, 0} and 429 in codes
+    time.sleep(1)
+    assert len(files_in(strict.cache) - before) == codes.count(200)
 
 
 def raw(port: int, data: bytes) -> socket.socket:
