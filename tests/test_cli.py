@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
 import pytest
+
+from digitnet import models
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -64,3 +67,19 @@ def test_evaluate_prints_accuracy_and_confusion_matrix():
     assert sum(map(sum, matrix)) == int(total) == 10000
     assert sum(matrix[d][d] for d in range(10)) == int(correct)
     assert any(line.startswith("time:") for line in out)
+
+
+def test_a_stale_calibration_is_one_error_line_not_a_missing_verdict(tmp_path, digit_files):
+    """cnn_oe's calibration replaced by mlp's: predict stops with the file and the command, exit status 2."""
+    for f in models.WEIGHTS_DIR.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    shutil.copy(tmp_path / "mlp.ood.safetensors", tmp_path / "cnn_oe.ood.safetensors")
+    code = (f"import sys, pathlib, digitnet.models as m; m.WEIGHTS_DIR = pathlib.Path({str(tmp_path)!r}); "
+            "from digitnet.__main__ import main; sys.exit(main(sys.argv[1:]))")  # fmt: skip
+    args = ["predict", "--model", "cnn_oe", digit_files[0][0]]
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+    stale = tmp_path / "cnn_oe.ood.safetensors"
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr == (f"error: calibration file {stale} was fitted on other weights than "
+                        f"{tmp_path / 'cnn_oe.safetensors'}; recreate it with: python -m digitnet calibrate "
+                        "--model cnn_oe\n")  # fmt: skip
