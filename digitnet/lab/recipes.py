@@ -75,14 +75,14 @@ RECIPES = {
     # 12 epochs, not 16: each OE epoch costs 1.5x (outliers ride along) and it had to train on 2 shared cores.
     # stroke_share: that share of digits is shown re-drawn with straight pen strokes (digitnet/lab/strokes.py);
     # without it the OE network learns "pen-drawn lines are not digits" and declines mouse-drawn digits.
-    # stroke_share 0.25 and oe_weight 0.25 (both were 0.5): chosen on validation accuracy among the runs with the
-    # doodles among the outliers (99.42% against 99.12-99.30%; docs/overconfidence.md).
+    # stroke_share 0.25 and oe_weight 0.25 (both were 0.5): the best validation accuracy among the runs with the
+    # doodles among the outliers (docs/overconfidence.md lists them with their figures).
     "cnn_oe": Recipe("cnn_oe", "cnn", epochs=12, batch_size=128, lr=0.004, optimizer="adamw", augment=True,
                      schedule="onecycle", seed=1, stroke_share=0.25, outlier_exposure=True, oe_weight=0.25,
                      bf16=True),
-    # Not shipped: the recipe to watch train (issue 15). Width 16 is a quarter of the cnn's work; label smoothing
-    # and the larger batch and step converge in 10 short epochs; bf16 halves a step on CPUs with AVX512-BF16.
-    # benchmarks.time_to_accuracy: 99.5% test after 84-102 s on this machine's 2 cores (docs/benchmarks.md).
+    # Not shipped: the recipe to watch train (issue 15). Width 16, half the cnn's, is a quarter of its work; label
+    # smoothing and the larger batch and step converge in 10 short epochs; bf16 speeds a step up on CPUs with
+    # AVX512-BF16 or AMX. benchmarks.time_to_accuracy measures its time to 99.5% test (docs/benchmarks.md).
     "cnn_fast": Recipe("cnn_fast", "cnn", epochs=10, batch_size=256, lr=0.008, optimizer="adamw", augment=True,
                        schedule="onecycle", seed=1, label_smoothing=0.1, width=16, bf16=True),
 }  # fmt: skip

@@ -46,7 +46,7 @@ from digitnet.lab.strokes import pen_digit_images, stroke_digits
 from digitnet.predict import Predictor
 
 PROBE_N = 1000
-FOOL_N = 50  # MNIST test digits fooled per network (about 0.5 s each on one CPU core)
+FOOL_N = 50  # MNIST test digits fooled per network (benchmarks.explore_speed times one attempt)
 PROBE_SEED = 20_000  # training outliers use the training seed, score selection 10_000
 PEN_PER_DIGIT = 20
 STROKE_N = 1000
