@@ -7,9 +7,9 @@ memory), decodes `data:` URLs with every Pillow format, keeps an entry for every
 client names, and keeps every unread result, all before the app's functions can check anything. So, for every
 request (the connections under them are bounded by digitnet/server.py):
 
-- **Who**: a client is an address (`client_key`): the peer's, or, when the peer is a trusted proxy
-  (DIGITNET_TRUSTED_PROXIES, see `Trust`), the address that proxy appended to X-Forwarded-For. An entry that is
-  not an address never makes a new client (the request counts as the proxy's own).
+- **Who**: a client is an address (`client_key`; an IPv6 /64 network): the peer's, or, when the peer is a trusted
+  proxy (DIGITNET_TRUSTED_PROXIES, see `Trust`), the address that proxy appended to X-Forwarded-For. An entry that
+  is not an address never makes a new client (the request counts as the proxy's own).
 - **Bodies**: none where the app needs none (GET and the like: 413); a JSON body at most MAX_JSON_BODY bytes (a
   drawing at the pad's limit of 5,000 points is about 60 KB), an upload at most the upload limit plus
   MULTIPART_SLACK; checked against the declared Content-Length before anything is read, then counted as it
@@ -23,7 +23,8 @@ request (the connections under them are bounded by digitnet/server.py):
   result unread: Gradio keeps every unread result); unread results whose session sent nothing for UNREAD_TTL
   seconds are dropped.
 - **Sessions**: each client keeps at most SESSIONS_PER_CLIENT of the sessions Gradio stores; a new one beyond it
-  replaces the client's own least recently used idle session, never another visitor's.
+  replaces the client's own least recently used idle session, never another visitor's. A live prediction
+  (component_server) never makes a session: with a session hash Gradio does not hold, it runs in LIVE_SESSION.
 - **Uploads**: at most UPLOADS_AT_ONCE per client at once and PARTS_PER_UPLOAD parts each (the page sends one
   file per upload); bytes are charged as each chunk arrives, each part as at least FILE_OVERHEAD bytes (a file
   and its folder on disk), against UPLOAD_BYTES_PER_MINUTE per client, UPLOAD_FILES_PER_MINUTE files per client
@@ -63,6 +64,8 @@ UPLOAD_ID = re.compile(r"[0-9a-z]{1,32}")  # the page's ids: Math.random().toStr
 FILE_TYPE = "gradio.FileData"
 REMOTE_FILE = "file values must name a file uploaded to this app (POST /gradio_api/upload): {} are not accepted"
 TRUSTED_PROXIES = "DIGITNET_TRUSTED_PROXIES"
+LIVE_SESSION = "digitnet-live"  # the session of component_server calls whose own session Gradio does not hold
+IPV6_CLIENT_PREFIX = 64  # one client per /64: a single IPv6 customer is usually given a whole /64
 
 
 @dataclass(frozen=True)
@@ -158,8 +161,9 @@ def client_key(scope: dict, trust: Trust | None = None) -> str:
     every entry is a trusted one, the request counts as the peer's: a header never makes a new client by itself."""
     trust = trust or Trust()
     peer = (scope.get("client") or ("unknown", 0))[0]
-    if parse_address(peer) not in trust:
-        return peer
+    hop = parse_address(peer)
+    if hop not in trust:
+        return peer if hop is None else client_of(hop)
     forwarded = [
         part
         for name, value in scope.get("headers", [])
@@ -171,8 +175,17 @@ def client_key(scope: dict, trust: Trust | None = None) -> str:
         if address is None:
             return peer
         if address not in trust:
-            return str(address)
+            return client_of(address)
     return peer
+
+
+def client_of(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """The client an address belongs to: itself, or for IPv6 its /64 network."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return str(address)
 
 
 def check_json(value: Any, depth: int = 0) -> str | None:
@@ -384,11 +397,16 @@ class Guard:
                 why = None  # not JSON: Gradio answers it
             if why is not None:
                 return await _reply(send, 400, why)
-        replay = _replay(body, receive)
         session = parsed.get("session_hash") if isinstance(parsed, dict) else None
         if route is not None and route.startswith("component_server"):
-            if isinstance(session, str):
+            if isinstance(session, str) and self.gradio and not self.gradio.held(session):
+                # Gradio would make a session for the hash and push the least recently used one out, another
+                # visitor's; the pad's live function needs no session: the call runs in one shared session.
+                body = json.dumps(parsed | {"session_hash": LIVE_SESSION}).encode()
+            elif isinstance(session, str):
                 self.sessions.remember(session, key)
+        replay = _replay(body, receive)
+        if route is not None and route.startswith("component_server"):
             busy = f"at most {self.limits.live_per_client} live predictions at once per client"
             return await self._counted(self.live, key, scope, replay, send, busy)
         if route is None or not route.startswith(EVENT_ROUTES):

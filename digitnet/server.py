@@ -30,7 +30,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from digitnet.guard import Trust, parse_address
+from digitnet.guard import Trust, client_of, parse_address
 from digitnet.internals import GradioInternals
 
 MAX_CONNECTIONS = 2048
@@ -72,7 +72,8 @@ class Connections:
         self.by_peer: Counter[str] = Counter()
 
     def admit(self, peer: str) -> bytes | None:
-        """Count a new connection from `peer`, or the answer that refuses it."""
+        """Count a new connection from `peer` (an address, or its client: an IPv6 /64), or the answer that
+        refuses it."""
         if self.open >= self.total:
             return _raw_reply(503, "Service Unavailable", "the server has too many connections; try again shortly")
         limited = parse_address(peer) not in self.trust
@@ -95,7 +96,8 @@ def bounded_protocol(connections: Connections, header_timeout: float = HEADER_TI
     class Bounded(H11Protocol):
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
-            self.peer = self.client[0] if self.client else "unknown"
+            address = parse_address(self.client[0]) if self.client else None
+            self.peer = client_of(address) if address is not None else "unknown"
             self.header_timer: asyncio.TimerHandle | None = None
             refusal = connections.admit(self.peer)
             self.admitted = refusal is None

@@ -18,7 +18,9 @@ import httpx
 import pytest
 
 from digitnet import guard, ledgers
-from digitnet.lab.serving import Server, visitor
+from digitnet.lab import attacks
+from digitnet.lab.serving import Server, pad_value, visitor
+from digitnet.page import SESSIONS
 
 MB = 2**20
 
@@ -134,7 +136,8 @@ def test_the_client_key_is_as_strict_as_the_proxy_in_front_allows():
     assert key("127.0.0.1", "11.22.33.44, 127.0.0.1", trusted="127.0.0.1") == "11.22.33.44"  # nginx's own hop
     # an entry that is not an address (a port, a name, garbage) never makes a client
     assert key("10.0.0.5", "11.22.33.44:5678") == "11.22.33.44"
-    assert key("10.0.0.5", "[2a00:1450::1]:443") == "2a00:1450::1"
+    assert key("10.0.0.5", "[2a00:1450::1]:443") == "2a00:1450::/64"  # IPv6: one client per /64
+    assert key("10.0.0.5", "2a00:1450::ffff:1") == key("2a00:1450::2") == "2a00:1450::/64"
     assert {key("10.0.0.5", f"client-{i}") for i in range(20)} == {"10.0.0.5"}
     assert key("10.0.0.5", "11.22.33.44, unknown") == "10.0.0.5"  # the proxy's own entry unreadable: the proxy
     # no proxy in front (DIGITNET_TRUSTED_PROXIES=none): the peer, whatever the header says
@@ -435,3 +438,20 @@ def test_the_real_app_caps_its_connections(strict):
             s.close()
     time.sleep(0.5)
     assert httpx.get(strict.url + "config", timeout=30).status_code == 200
+
+
+@pytest.mark.slow
+def test_live_calls_with_new_session_hashes_do_not_push_a_visitors_session_out(server):
+    """Gradio keeps SESSIONS sessions, least recently used dropped first; each pad live call (component_server)
+    with a new session hash used to make one, so enough of them pushed out a visitor's drawing ("fool it" then said
+    "draw a digit first")."""
+    drawer = server.client(visitor(4343))
+    drawer.predict(pad_value(), "cnn", api_name="/draw")
+    api = attacks.Api(server)
+    try:
+        for i in range(SESSIONS + 50):
+            api.http.headers["X-Forwarded-For"] = visitor(6000 + i % 50)
+            assert api.live(pad_value(), session=f"new{i}").status_code == 200
+    finally:
+        api.close()
+    assert isinstance(drawer.predict("cnn", 3, api_name="/fool"), dict)  # the drawing is still the session's
