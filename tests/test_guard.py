@@ -254,7 +254,8 @@ async def call(app, method: str, path: str, chunks: list[bytes], stall: bool = F
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "method": method, "path": path, "query_string": b"", "client": ("11.0.0.1", 1),
+    path, query_string = path.split("?")[0], path.split("?", 1)[1].encode() if "?" in path else b""
+    scope = {"type": "http", "method": method, "path": path, "query_string": query_string, "client": ("11.0.0.1", 1),
              "headers": [(b"content-type", b"application/json"), *headers]}  # fmt: skip
     start = time.monotonic()
     await asyncio.wait_for(app(scope, receive, send), timeout=30)
@@ -455,3 +456,40 @@ def test_live_calls_with_new_session_hashes_do_not_push_a_visitors_session_out(s
     finally:
         api.close()
     assert isinstance(drawer.predict("cnn", 3, api_name="/fool"), dict)  # the drawing is still the session's
+
+
+def test_upload_progress_ids_are_short():
+    """Gradio keeps an entry for every upload id a client asks about (2,000 random 15,000-character ids kept
+    +46 MB): the page's ids are 11 letters and digits."""
+    app = guard.Guard(read_body, max_upload=MB)
+
+    def progress(upload_id: str) -> int:
+        scope_path = "/gradio_api/upload_progress"
+        return asyncio.run(call(app, "GET", scope_path + "?upload_id=" + upload_id, [b""]))[0]
+
+    assert progress("x" * 15_000) == 400
+    assert progress("../../etc") == 400
+    assert progress("k3j9x0a1b2c") == 200
+
+
+def test_connections_are_capped_in_all_and_per_peer_but_not_for_a_trusted_proxy():
+    from digitnet.server import Connections
+
+    conns = Connections(total=5, per_peer=2, trust=guard.Trust("10.0.0.5"))
+    assert conns.admit("11.0.0.1") is None and conns.admit("11.0.0.1") is None
+    assert conns.admit("11.0.0.1").startswith(b"HTTP/1.1 429")  # a third from one client
+    assert all(conns.admit("10.0.0.5") is None for _ in range(3))  # the proxy carries every visitor's connections
+    assert conns.admit("11.0.0.2").startswith(b"HTTP/1.1 503")  # five open in all
+    conns.release("11.0.0.1")
+    assert conns.admit("11.0.0.2") is None
+
+
+def test_the_open_files_limit_is_raised_to_what_the_connections_need():
+    import resource
+
+    from digitnet.server import SPARE_FDS, raise_file_limit
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(soft + 100, hard) - SPARE_FDS
+    assert raise_file_limit(want) == want
+    assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= want + SPARE_FDS
