@@ -76,8 +76,8 @@ class Limits:
     max_json: int = MAX_JSON_BODY
     per_client: int = 8  # PER_CLIENT: events not yet delivered
     live_per_client: int = 2  # LIVE_PER_CLIENT: the pad needs two, the one in flight and the pen-up one
-    requests_per_client: int = 32  # REQUESTS_PER_CLIENT
-    streams_per_client: int = 8  # STREAMS_PER_CLIENT: a page holds two or three
+    requests_per_client: int = 128  # REQUESTS_PER_CLIENT
+    streams_per_client: int = 64  # STREAMS_PER_CLIENT: a page holds one to three; a school's NAT is one address
     sessions_per_client: int = 16  # SESSIONS_PER_CLIENT
     uploads_at_once: int = 2  # UPLOADS_AT_ONCE
     parts_per_upload: int = 4  # PARTS_PER_UPLOAD

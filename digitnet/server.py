@@ -34,7 +34,7 @@ from digitnet.guard import Trust, client_of, parse_address
 from digitnet.internals import GradioInternals
 
 MAX_CONNECTIONS = 2048
-CONNECTIONS_PER_PEER = 64  # a browser opens at most 6 per host; a school's NAT a few dozen
+CONNECTIONS_PER_PEER = 256  # a browser opens at most 6 per host; a school's NAT is one address for a class
 HEADER_TIMEOUT_S = 10.0
 KEEP_ALIVE_S = 5
 MAX_HEADER_BYTES = 16 * 1024
