@@ -158,14 +158,17 @@ def test_the_answer_moves_while_the_pen_moves(page):
 
 
 def test_the_switch_of_network_reruns_the_drawing(page):
+    """Each network, chosen in turn, answers the drawing as it stands: every one reads the drawn 7 as 7."""
     clear(page)
     draw(page, SEVEN)
-    shown_digit(page)
+    settles_on(page, "7")
     for model in models.available():
         page.click(f"#model label:has(input[value='{model}'])")
-        page.wait_for_selector(f"#headline .dn-head[data-model='{model}']")
+        head = f"#headline .dn-head[data-model='{model}']"
+        page.wait_for_selector(head)
         page.wait_for_selector(f"#pad .dn-live[data-model='{model}']")  # the readout follows the choice
-        assert re.fullmatch(r"\d", shown_digit(page))
+        assert page.inner_text(f"{head} .digit") == "7", model
+        assert readout(page)["digit"] == "7" and winner(page) == "7", model
         assert page.locator("#chart .bar").count() == 10
 
 
