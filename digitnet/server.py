@@ -28,9 +28,10 @@ import gradio as gr
 import h11
 import uvicorn
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from digitnet.guard import Trust, client_of, parse_address
+from digitnet.guard import Guard, Trust, client_of, parse_address
 from digitnet.internals import GradioInternals
 
 MAX_CONNECTIONS = 2048
@@ -161,12 +162,18 @@ def serve(
     port = server_port or int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
     demo.state_session_capacity = state_session_capacity
     mount_options.setdefault("ssr_mode", False)  # a Node proxy in front would be a second, unbounded server
+    app_kwargs = mount_options.pop("app_kwargs", {})
+    middleware = [  # the guard told which app it guards, rather than finding it from the first request
+        Middleware(m.cls, *m.args, **(m.kwargs | {"blocks": demo})) if m.cls is Guard else m
+        for m in app_kwargs.get("middleware", [])
+    ]
     app = gr.mount_gradio_app(
         FastAPI(docs_url=None, redoc_url=None, openapi_url=None),
         demo,
         path="/",
         server_name=host,
         server_port=port,
+        app_kwargs=app_kwargs | {"middleware": middleware},
         **mount_options,
     )
     GradioInternals.of(demo)  # the guard's limits need them: refuse to start when Gradio moved them
