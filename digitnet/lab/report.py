@@ -50,7 +50,7 @@ FOOL_N = 50  # MNIST test digits fooled per network (benchmarks.explore_speed ti
 PROBE_SEED = 20_000  # training outliers use the training seed, score selection 10_000
 PEN_PER_DIGIT = 20
 STROKE_N = 1000
-KIND_N = 200  # doodles of each kind, for the kind-by-kind verdict
+KINDS_SHARE = 5  # doodles of each kind for the kind-by-kind verdict: images per probe family / 5 (200 by default)
 DOCS = Path(__file__).resolve().parents[2] / "docs"  # the repository's docs/
 DOC = DOCS / "overconfidence.md"
 COMMAND = "python -m digitnet evaluate --ood"
@@ -159,7 +159,8 @@ def verdict_table(results: list[Result]) -> str:
 def kinds_table(results: list[Result]) -> str:
     rows = [[k if k in HELDOUT_DOODLES else f"{k} (train)"] + [f"{r.flagged(r.kinds[k]):.1%}" for r in results]
             for k in results[0].kinds]  # fmt: skip
-    return _table([f"doodle kind ({KIND_N} each): share flagged"] + [f"{r.name} ({r.cal.score})" for r in results],
+    each = len(next(iter(results[0].kinds.values()))["msp"])
+    return _table([f"doodle kind ({each} each): share flagged"] + [f"{r.name} ({r.cal.score})" for r in results],
                   rows)  # fmt: skip
 
 
@@ -307,7 +308,7 @@ def main(args: argparse.Namespace) -> int:
     names = models.available(required=True)
     n, out_dir = getattr(args, "probe_n", None) or PROBE_N, Path(getattr(args, "plots", None) or DOCS)
     probes = {f: probe_images(f, n, PROBE_SEED) for f in HELDOUT_FAMILIES + TRAIN_FAMILIES}
-    kinds = {k: doodle_images(k, KIND_N, PROBE_SEED) for k in HELDOUT_DOODLES + TRAIN_DOODLES}
+    kinds = {k: doodle_images(k, max(1, n // KINDS_SHARE), PROBE_SEED) for k in HELDOUT_DOODLES + TRAIN_DOODLES}
     xte, yte = load_mnist(train=False, root=args.data_dir)
     drawn = drawn_digits(xte, yte)
     results = [evaluate_model(m, probes, kinds, drawn, to_float(xte), yte, device, args.data_dir) for m in names]
