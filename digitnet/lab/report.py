@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -335,9 +336,13 @@ def main(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     print(f"wrote {', '.join(f'{p}.png' for p in plots)} in {out_dir} ({seconds:.0f}s on {device}; "
           f"families: {len(FAMILIES)})")  # fmt: skip
-    if standard_run(args):
-        write_docs(results, dreams, fooling, provenance(names, seconds, device, torch.get_num_threads()), DOC)
-        print(f"wrote the report's sections of {DOC}")
-    else:
+    if not standard_run(args):
         print(f"{DOC} not written: --plots, --probe-n or --fool-n make a run other than the one the docs quote")
+        return 0
+    try:
+        write_docs(results, dreams, fooling, provenance(names, seconds, device, torch.get_num_threads()), DOC)
+    except (OSError, docs.MissingSection) as e:  # a checkout without docs/, or a page whose markers were removed
+        print(f"error: the report's sections were not written: {e}", file=sys.stderr)
+        return 1
+    print(f"wrote the report's sections of {DOC}")
     return 0
