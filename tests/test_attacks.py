@@ -1,12 +1,14 @@
-"""Memory-amplification attacks (issue 13) against the real app in its own process: each gets a clear refusal or a
-valid answer, and the server's resident memory grows by tens of MB at most (benchmarks/memory_attacks.py runs
-them at full size and prints the figures)."""
+"""Memory-amplification attacks (issue 13) and floods (issue 23) against the real app in its own process: each gets
+a clear refusal or a valid answer, the server's resident memory grows by tens of MB at most, another client is
+answered meanwhile within a second, and the disk holds no more than the upload budgets
+(benchmarks/memory_attacks.py runs them at full size and prints the figures)."""
 
 from __future__ import annotations
 
 import pytest
 
-from digitnet.lab import attacks
+from digitnet.guard import Limits
+from digitnet.lab import attacks, floods
 
 # Measured with benchmarks.memory_attacks after the fixes (docs/benchmarks.md): no attack moved the peak by more
 # than ~45 MB (the queue flood: two 3000x3000 uploads being prepared at once) or kept more than ~15 MB.
@@ -51,13 +53,20 @@ SLOW = {  # run at a smaller scale: counts of events
 }
 
 
+VICTIM_S = 1.0  # the other client's /classify of the 7, asked during a flood, is answered within this
+LIMITS = Limits()  # the guard's defaults, which the app serves with
+UPLOAD_MB = LIMITS.upload_bytes_per_minute / 2**20
+FILE_MB = 5  # the upload limit (page.MAX_FILE_MB)
+SESSION_MB = 0.45  # a session after a 5,000-point drawing (README, benchmarks/session_memory.py: 414 KB)
+
+
 @pytest.fixture(scope="module")
-def ctx(server, tmp_path_factory):
-    c = attacks.context(server, tmp_path_factory.mktemp("attacks"), remote_size=8 * 2**20)
+def ctx(tmp_path_factory):
+    """One app for the whole file, with its own upload cache, temp folder and log (floods.flood_server)."""
+    c = floods.context(tmp_path_factory.mktemp("attacks"), remote_size=8 * 2**20)
     c.api.call("classify", [attacks.file_value(c.seven_path()), "cnn"])  # warm-up: memory is compared after it
     yield c
-    c.files.close()
-    c.api.close()
+    floods.close(c)
 
 
 def check(result: attacks.Result, kind: str | None, text: str) -> None:
@@ -77,6 +86,93 @@ def test_attack_is_refused_with_bounded_memory(ctx, name):
 @pytest.mark.parametrize("name", list(SLOW))
 def test_floods_are_bounded(ctx, name):
     check(attacks.measure(ctx, name, scale=0.15, settle=0.5), *SLOW[name])
+
+
+def flood(ctx, name: str, scale: float, kind: str | None = None, text: str = "") -> attacks.Result:
+    """Run a flood, check the common bounds and the other client's answer; the result for further checks."""
+    result = floods.measure(ctx, name, scale=scale, settle=0.5)
+    check(result, kind, text)
+    answer = result.answer
+    if answer.waited is not None:
+        assert answer.victim == "answer: digit 7", answer
+        assert answer.waited < VICTIM_S, answer
+    return result
+
+
+def test_login_form_fields_are_not_read(ctx):
+    flood(ctx, "POST /login, 300 form fields of 1 MB", 0.1, REFUSED)
+
+
+def test_login_body_held_short_is_dropped(ctx):
+    flood(ctx, "POST /login, 900 fields of 1 MB held one byte short", 0.05, REFUSED)
+
+
+def test_login_file_part_never_reaches_the_disk(ctx):
+    figures = flood(ctx, "POST /login, one 1 GB multipart file part", 0.02, REFUSED).answer.figures
+    assert figures["temp_peak_mb"] <= FILE_MB and figures["disk_kept_mb"] <= FILE_MB, figures
+
+
+def test_upload_progress_ids_are_not_kept(ctx):
+    flood(ctx, "GET upload_progress, 2,000 ids of 15,000 characters", 1.0)
+
+
+def test_held_json_bodies_are_dropped(ctx):
+    flood(ctx, "3,000 connections, 256 KB JSON body one byte short", 0.1, REFUSED)
+
+
+def test_deep_link_state_is_bounded(ctx):
+    figures = flood(ctx, "GET deep_link after /draw in new sessions", 0.03).answer.figures
+    assert figures["disk_mb"] <= 1, figures
+
+
+def test_one_client_keeps_at_most_its_share_of_sessions(ctx):
+    """50 sessions from one client, each after a /draw of the largest drawing: the server keeps at most the
+    client's share of sessions (README: 414 KB each with a 5,000-point drawing), plus 5 MB."""
+    name = "/draw of the largest drawing in 1,366 new sessions"
+    floods.measure(ctx, name, 8 / 1366)  # warm-up: each worker thread's buffers for a large drawing
+    result = flood(ctx, name, 50 / 1366, "answer")
+    share = LIMITS.sessions_per_client * SESSION_MB
+    assert result.growth <= share + 5, f"kept +{result.growth:.0f} MB for 50 sessions (share {share:.1f} MB)"
+
+
+def test_upload_parts_count_on_disk(ctx):
+    """10 uploads of 1,000 four-byte files: the disk they take stays within the client's upload budget."""
+    figures = flood(ctx, "30 uploads of 1,000 four-byte parts", 10 / 30).answer.figures
+    assert figures["disk_mb"] <= UPLOAD_MB, figures
+
+
+def test_heartbeat_streams_per_client_are_capped(ctx):
+    result = flood(ctx, "10,000 heartbeat streams held", 0.05, REFUSED)
+    assert result.answer.figures.get("HTTP 200", 0) <= LIMITS.streams_per_client, result.answer
+
+
+def test_unfinished_headers_are_dropped(ctx):
+    result = flood(ctx, "20,000 connections with unfinished headers", 0.05, REFUSED)
+    assert result.answer.figures["log_mb"] < 1, result.answer
+
+
+def test_live_calls_in_new_sessions_do_not_evict_a_visitor(ctx):
+    flood(ctx, "1,100 live calls in new sessions, then another visitor's fool it", 1.0, "answer", "'target': 3")
+
+
+def test_forwarded_for_from_an_untrusted_peer_is_one_client(ctx):
+    result = flood(ctx, "X-Forwarded-For from an untrusted peer, 24 addresses", 1.0, REFUSED)
+    assert result.answer.figures["accepted"] <= LIMITS.per_client, result.answer
+
+
+def test_concurrent_uploads_stay_within_the_budget(ctx):
+    result = flood(ctx, "20 concurrent 4.9 MB uploads from one address", 1.0, REFUSED, "429")
+    assert 0 < result.answer.figures["accepted_mb"] <= UPLOAD_MB, result.answer
+
+
+def test_concurrent_events_stay_within_the_share(ctx):
+    result = flood(ctx, "40 concurrent /draw events from one address", 1.0, REFUSED, "429")
+    assert 0 < result.answer.figures["accepted"] <= LIMITS.per_client, result.answer
+
+
+def test_concurrent_live_predictions_are_limited(ctx):
+    result = flood(ctx, "40 concurrent live predictions from one address", 1.0, REFUSED)
+    assert 1 <= result.answer.figures["answered"] < 40, result.answer
 
 
 def test_the_app_still_reads_a_seven_after_the_attacks(ctx):

@@ -556,6 +556,7 @@ def session_eviction(ctx: Context, scale: float) -> Flood:
     session = uuid.uuid4().hex
     try:
         drawn = visitor.call("draw", [pad_value(), "cnn"], session=session)
+
         def live(i: int) -> int:
             return flooder.live({"strokes": [], "width": 20, "model": "cnn", "seq": i}).status_code
 
