@@ -255,7 +255,7 @@ def _border(a: np.ndarray) -> np.ndarray:
 
 
 def _opening(ink: np.ndarray) -> np.ndarray:
-    """A local background level: an opening (min then max filter, 7 px) at 1/32 scale, scaled back up."""
+    """A local background level: an opening (min, then max filter, 7 px) of the image at 32x32, scaled back up."""
     h, w = ink.shape
     small = Image.fromarray(ink, mode="F").resize((32, 32), Image.Resampling.BOX)
     opened = small.filter(ImageFilter.MinFilter(7)).filter(ImageFilter.MaxFilter(7))
@@ -269,7 +269,7 @@ def _surface(h: int, w: int) -> np.ndarray:
 
 
 def _paper_level(ink: np.ndarray) -> np.ndarray:
-    """The paper's level: a quadratic surface fitted to the paper at 1/32 scale (lighting falls off smoothly).
+    """The paper's level: a quadratic surface fitted to the paper of the image at 32x32 (lighting falls off smoothly).
 
     The paper is the lower half of the image after each fit (three fits): ink, however thick its strokes, is never
     taken for paper as long as it covers less than half of the image."""

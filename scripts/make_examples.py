@@ -1,6 +1,6 @@
 """Write the app's example gallery to examples/: real MNIST test digits and a few things that are not digits.
 
-    DIGITNET_DATA=../shared/data PYTHONPATH=. .venv/bin/python scripts/make_examples.py
+    PYTHONPATH=. .venv/bin/python scripts/make_examples.py
 
 Seeded and deterministic. The digits are MNIST test images exactly as stored (28x28, white on black);
 the non-digits are drawn the way a user's upload would look: a letter, noise, a shape, a photo crop.
