@@ -28,6 +28,7 @@ import gradio as gr
 import h11
 import uvicorn
 from fastapi import FastAPI
+from gradio.utils import get_space
 from starlette.middleware import Middleware
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -162,6 +163,8 @@ def serve(
     port = server_port or int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
     demo.state_session_capacity = state_session_capacity
     mount_options.setdefault("ssr_mode", False)  # a Node proxy in front would be a second, unbounded server
+    mount_options.setdefault("root_path", os.environ.get("GRADIO_ROOT_PATH") or None)  # as launch() reads them
+    mount_options.setdefault("pwa", get_space() is not None)
     app_kwargs = mount_options.pop("app_kwargs", {})
     middleware = [  # the guard told which app it guards, rather than finding it from the first request
         Middleware(m.cls, *m.args, **(m.kwargs | {"blocks": demo})) if m.cls is Guard else m
