@@ -1,0 +1,205 @@
+"""A generative classifier: one class-conditional VAE whose evidence bounds are the logits (Bayes' rule).
+
+For each digit y the network holds a model of what y looks like: a decoder p(x | z, y) from a 16-number style
+code z ~ N(0, I), with an encoder q(z | x, y) that guesses the style. Its evidence lower bound
+
+    ELBO(x, y) = log p(x | mu, y) - KL(q(z | x, y) || N(0, I))    (mu: the encoder's mean, one deterministic pass)
+
+estimates log p(x | y) in nats (pixels as Bernoulli probabilities of ink). With a uniform prior over digits,
+Bayes' rule makes p(y | x) = softmax_y ELBO(x, y): the logits ARE the ten bounds, and the same weights draw
+(`sample`, `typical`). Every layer is shared by the ten digits; the digit enters as a learned vector added to
+one hidden layer of the encoder and one of the decoder (Kingma et al. 2014's M2 conditioning, as embeddings).
+
+"Not a digit" comes from the same model, never from a non-digit: how well the best digit's model explains the
+input, measured against how simple the input is (Serra et al. 2020): `complexity_score` = ELBO(x, best y) /
+ln 2 + the input's PNG code length in bits, i.e. bits a PNG coder spends beyond the digit model. A near-blank
+image is likely under any model but also costs a PNG coder almost nothing, so only images that the digit model
+explains much better than a generic coder count as digits.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file
+from torch import nn
+
+from digitnet import models
+from digitnet.ood import CalibrationError, calibrate_command, ood_path, weights_digest
+
+PIXELS = 28 * 28
+LATENT = 16
+
+
+class ClassVAE(nn.Module):
+    """Class-conditional VAE (shared weights); `forward(x)` gives the ten ELBOs as logits, N x 10."""
+
+    def __init__(self, width: int = 32, latent: int = LATENT, hidden: int = 256) -> None:
+        super().__init__()
+        w, self.latent, self.width = width, latent, width
+        self.trunk = nn.Sequential(
+            nn.Conv2d(1, w, 4, 2, 1), nn.ReLU(),
+            nn.Conv2d(w, 2 * w, 4, 2, 1), nn.ReLU(), nn.Flatten(),
+            nn.Linear(2 * w * 49, hidden),
+        )  # fmt: skip
+        self.q_class = nn.Embedding(10, hidden)
+        self.q_out = nn.Linear(hidden, 2 * latent)
+        self.p_in = nn.Linear(latent, hidden)
+        self.p_class = nn.Embedding(10, hidden)
+        self.p_body = nn.Sequential(
+            nn.ReLU(), nn.Linear(hidden, w * 49), nn.ReLU(), nn.Unflatten(1, (w, 7, 7)),
+            nn.ConvTranspose2d(w, w, 4, 2, 1), nn.ReLU(),
+            nn.ConvTranspose2d(w, 1, 4, 2, 1),
+        )  # fmt: skip
+
+    def posterior(self, x: torch.Tensor, classes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, log-variance) of q(z | x, y) for each image and each class: N x C x latent each."""
+        h = self.trunk(x).unsqueeze(1) + self.q_class(classes).unsqueeze(0)
+        mu, logvar = self.q_out(F.relu(h)).chunk(2, -1)
+        return mu, logvar.clamp(-12, 6)
+
+    def decode(self, z: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        """Ink logits of p(x | z, y): z (M x latent) and classes (M) -> M x 1 x 28 x 28."""
+        return self.p_body(self.p_in(z) + self.p_class(classes))
+
+    def elbo(self, x: torch.Tensor, classes: torch.Tensor | None = None, sample: bool = False) -> torch.Tensor:
+        """ELBO(x, y) in nats for each image and each of `classes` (default all ten): N x C.
+
+        `sample`: one reparameterised draw of z (training); otherwise z is the posterior mean (deterministic)."""
+        classes = torch.arange(10, device=x.device) if classes is None else classes
+        n, c = len(x), len(classes)
+        mu, logvar = self.posterior(x, classes)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
+        logits = self.decode(z.reshape(n * c, -1), classes.repeat(n)).float().reshape(n, c, PIXELS)
+        target = x.reshape(n, 1, PIXELS).expand(n, c, PIXELS)
+        recon = -F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(-1)
+        kl = 0.5 * (mu.float().pow(2) + logvar.float().exp() - 1 - logvar.float()).sum(-1)
+        return recon - kl
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits N x 10 for float images N x 1 x 28 x 28 in [0, 1]: the ten ELBOs (uniform prior)."""
+        return self.elbo(x)
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor, ce_weight: float) -> torch.Tensor:
+        """Training objective per pixel: -ELBO(x, true y) + ce_weight x cross-entropy of Bayes' rule over the ten
+        (sampled) ELBOs, which pushes the other digits' models to explain x worse than its own."""
+        e = self.elbo(x, sample=True)
+        nll = -e.gather(1, y[:, None]).mean()
+        return (nll + ce_weight * F.cross_entropy(e, y)) / PIXELS
+
+    def log_likelihoods(self, x: torch.Tensor) -> torch.Tensor:
+        """The per-class scores log p(x | y) (as ELBOs, nats): N x 10."""
+        return self.elbo(x)
+
+    @torch.no_grad()
+    def sample(self, digit: int, n: int, seed: int = 0, spread: float = 1.0) -> torch.Tensor:
+        """`n` drawings of `digit` (n x 28 x 28, ink probabilities in [0, 1]) from z ~ N(0, spread^2 I), seeded."""
+        gen = torch.Generator().manual_seed(seed)
+        z = torch.randn(n, self.latent, generator=gen) * spread
+        dev = next(self.parameters()).device
+        classes = torch.full((n,), int(digit), device=dev)
+        return torch.sigmoid(self.decode(z.to(dev), classes).float()).squeeze(1).cpu()
+
+    @torch.no_grad()
+    def typical(self, digit: int) -> torch.Tensor:
+        """The most typical drawing of `digit`: the decoder at the prior's mode z = 0 (28 x 28 in [0, 1])."""
+        return self.sample(digit, 1, spread=0.0)[0]
+
+
+# The verdict's scores, each from the ten ELBOs of one forward pass (and the input, for its PNG code length):
+#   elbo          ELBO of the best digit, nats                                   (higher: more digit-like)
+#   elbo_png      ELBO of the best digit in bits + PNG code length in bits       (higher: more digit-like)
+#   msp           largest probability of Bayes' rule (at the calibrated T)       (higher: more digit-like)
+#   entropy       entropy of Bayes' rule (at the calibrated T), nats             (higher: less digit-like)
+SCORES = ("elbo", "elbo_png", "msp", "entropy")
+HIGHER_IS_DIGIT = {"elbo": True, "elbo_png": True, "msp": True, "entropy": False}
+
+
+def png_bits(x: torch.Tensor) -> torch.Tensor:
+    """Code length in bits of each image (N x 1 x 28 x 28 in [0, 1]) as an 8-bit greyscale PNG (zlib level 9)."""
+    u8 = x.detach().float().clamp(0, 1).mul(255).round().to(torch.uint8).reshape(-1, 28, 28).cpu().numpy()
+    return torch.tensor([8.0 * _png_bytes(a) for a in u8])
+
+
+def _png_bytes(a: np.ndarray) -> int:
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, "PNG", compress_level=9)
+    return buf.tell()
+
+
+def scores(elbos: torch.Tensor, x: torch.Tensor, temperature: float = 1.0) -> dict[str, torch.Tensor]:
+    """Every verdict score for a batch, from its ten ELBOs (N x 10) and the images themselves."""
+    elbos = elbos.float().cpu()
+    best = elbos.max(1).values
+    logp = torch.log_softmax(elbos / temperature, 1)
+    return {
+        "elbo": best,
+        "elbo_png": best / math.log(2) + png_bits(x),
+        "msp": logp.exp().max(1).values,
+        "entropy": -(logp.exp() * logp).sum(1),
+    }
+
+
+@dataclass
+class GenerativeCalibration:
+    """The verdict of a generative classifier: Bayes' rule's temperature and one score against a threshold."""
+
+    temperature: float
+    score: str
+    threshold: float  # in that score's own units
+
+    def flags(self, values: dict[str, torch.Tensor]) -> torch.Tensor:
+        """True where the verdict is "not a digit"."""
+        s = values[self.score]
+        return s < self.threshold if HIGHER_IS_DIGIT[self.score] else s > self.threshold
+
+
+def build(state: dict[str, torch.Tensor]) -> ClassVAE:
+    """A ClassVAE shaped as the weights in `state` (width, latent and hidden sizes read from them)."""
+    hidden, latent = state["p_in.weight"].shape
+    return ClassVAE(state["trunk.0.weight"].shape[0], latent, hidden)
+
+
+def load(name: str, device: torch.device | str = "cpu", weights_dir: str | Path | None = None) -> ClassVAE:
+    """The shipped generative classifier `name`, in eval mode on `device`."""
+    path = models.weights_path(name, weights_dir)
+    fix = f"recreate it with: {models.retrain_command(name)}"
+    if not path.is_file():
+        raise models.WeightsError(f"weights file {path} is missing; {fix}")
+    try:
+        state = load_file(str(path))
+        model = build(state)
+        model.load_state_dict(state)
+    except (SafetensorError, RuntimeError, OSError, ValueError, KeyError) as e:
+        raise models.WeightsError(f"weights file {path} is corrupt or not a ClassVAE ({e}); {fix}") from e
+    return model.to(device).eval()
+
+
+def load_calibration(name: str, weights_dir: str | Path | None = None) -> GenerativeCalibration | None:
+    """The stored verdict calibration of `name` (None when it has none); one fitted on other weights, or
+    unreadable, is a CalibrationError naming the file and the fix, as for the other networks."""
+    weights = models.weights_path(name, weights_dir)
+    path = ood_path(weights)
+    if not path.is_file():
+        return None
+    fix = f"recreate it with: {calibrate_command(name)}"
+    try:
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata() or {}
+        cal = GenerativeCalibration(float(load_file(str(path))["temperature"][0]), meta["score"],
+                                    float(meta["threshold"]))  # fmt: skip
+    except (SafetensorError, OSError, KeyError, ValueError, IndexError) as e:
+        raise CalibrationError(f"calibration file {path} is corrupt or incomplete ({e!r}); {fix}") from e
+    if meta.get("weights_sha256") != weights_digest(weights):
+        raise CalibrationError(f"calibration file {path} was fitted on other weights than {weights}; {fix}")
+    if cal.score not in HIGHER_IS_DIGIT:
+        raise CalibrationError(f"calibration file {path} names an unknown score {cal.score!r}; {fix}")
+    return cal
