@@ -37,7 +37,8 @@ def main() -> None:
     parser.add_argument("--module", default="app")
     parser.add_argument("--floods", action="store_true", help="the issue-23 attacks (digitnet/lab/floods.py)")
     parser.add_argument("--fresh", action="store_true", help="with --floods: a new server for each attack")
-    parser.add_argument("--json", type=Path, help="with --floods: write the results to this file")
+    parser.add_argument("--json", type=Path, help="with --floods: write the results to this file (with --only:"
+                        " update its rows for those attacks)")  # fmt: skip
     parser.add_argument("--table", nargs=2, type=Path, metavar=("BEFORE", "AFTER"), help="print the floods table")
     parser.add_argument("--write", type=Path, help="with --table: write it into this markdown file")
     opts = parser.parse_args()
@@ -71,7 +72,8 @@ def run_floods(opts) -> None:
     """Each flood against one server (--fresh: each against a new one, so that memory an earlier flood left in
     the server's heap does not hide the next one's growth)."""
     names = [n for n in floods.FLOODS if not opts.only or any(o in n for o in opts.only)]
-    print(machine())
+    when = machine()
+    print(when)
     print(f"scale {opts.scale}; {'a new server for each attack' if opts.fresh else 'one server'}")
     print("| attack | answer | RSS before | peak | after (MB) | seconds |\n|---|---|---|---|---|---|")
     rows = []
@@ -93,8 +95,14 @@ def run_floods(opts) -> None:
             finally:
                 floods.close(ctx)
     if opts.json:
-        opts.json.write_text(json.dumps({"machine": machine(), "scale": opts.scale, "fresh": opts.fresh,
-                                         "rows": rows}, indent=1))  # fmt: skip
+        run = {"machine": when, "scale": opts.scale, "fresh": opts.fresh, "rows": rows, "reruns": []}
+        if opts.only and opts.json.exists():  # a partial run: its rows replace those of the same attacks
+            run = json.loads(opts.json.read_text())
+            kept = [r for r in run["rows"] if r["attack"] not in names]
+            run["rows"] = sorted(kept + rows, key=lambda r: list(floods.FLOODS).index(r["attack"]))
+            run["reruns"] = run.get("reruns", []) + [f"{'; '.join(names)}:{when.split(';', 1)[1]}"]
+            print(f"{opts.json}: {len(rows)} rows replaced or added, {len(kept)} kept")
+        opts.json.write_text(json.dumps(run, indent=1))
 
 
 def row(r: attacks.Result) -> dict:
@@ -107,7 +115,7 @@ def row(r: attacks.Result) -> dict:
 def cell(r: dict | None) -> str:
     if r is None:
         return "not run"
-    other = f"; other client: {r['victim']} after {r['waited']:.1f} s" if r["waited"] is not None else ""
+    other = f"; other client: {r['victim']} after {r['waited']:.2f} s" if r["waited"] is not None else ""
     dead = "" if r["alive"] else " **(server died)**"
     return f"{r['kind']}: {r['text']}{other}{dead}".replace("|", "/")
 
@@ -116,8 +124,9 @@ def table(before: Path, after: Path, write: Path | None) -> None:
     runs = [json.loads(p.read_text()) for p in (before, after)]
     by_name = [{r["attack"]: r for r in run["rows"]} for run in runs]
     how = ["a new server for each attack" if run.get("fresh") else "one server for all" for run in runs]
-    lines = [f"Before: {runs[0]['machine']}; scale {runs[0]['scale']}, {how[0]}.  ",
-             f"After: {runs[1]['machine']}; scale {runs[1]['scale']}, {how[1]}.", "",
+    again = [" Re-run: " + " ".join(f"{r}." for r in run["reruns"]) if run.get("reruns") else "" for run in runs]
+    lines = [f"Before: {runs[0]['machine']}; scale {runs[0]['scale']}, {how[0]}.{again[0]}  ",
+             f"After: {runs[1]['machine']}; scale {runs[1]['scale']}, {how[1]}.{again[1]}", "",
              "| attack | before: answer | before: RSS peak / kept | after: answer | after: RSS peak / kept |",
              "|---|---|---|---|---|"]  # fmt: skip
     for name in floods.FLOODS:

@@ -9,6 +9,7 @@ import pytest
 
 from digitnet.guard import Limits
 from digitnet.lab import attacks, floods
+from digitnet.page import QUEUE_SIZE
 
 # Measured with benchmarks.memory_attacks after the fixes (docs/benchmarks.md): no attack moved the peak by more
 # than ~45 MB (the queue flood: two 3000x3000 uploads being prepared at once) or kept more than ~15 MB.
@@ -152,7 +153,7 @@ def test_unfinished_headers_are_dropped(ctx):
 
 
 def test_live_calls_in_new_sessions_do_not_evict_a_visitor(ctx):
-    flood(ctx, "1,100 live calls in new sessions, then another visitor's fool it", 1.0, "answer", "'target': 3")
+    flood(ctx, "1,100 live calls in new sessions, then another visitor's fool it", 1.0, "answer", "fool it: answered")
 
 
 def test_forwarded_for_from_an_untrusted_peer_is_one_client(ctx):
@@ -173,6 +174,12 @@ def test_concurrent_events_stay_within_the_share(ctx):
 def test_concurrent_live_predictions_are_limited(ctx):
     result = flood(ctx, "40 concurrent live predictions from one address", 1.0, REFUSED)
     assert 1 <= result.answer.figures["answered"] < 40, result.answer
+
+
+def test_the_queue_holds_at_most_its_size_when_many_visitors_send_at_once(ctx):
+    result = flood(ctx, "100 visitors at once, one slow /classify each", 1.0)
+    assert result.answer.figures["longest"] <= QUEUE_SIZE, result.answer
+    attacks.wait_idle(ctx.api)
 
 
 def test_the_app_still_reads_a_seven_after_the_attacks(ctx):
