@@ -472,15 +472,22 @@ def largest_drawing() -> dict:
 
 def drawing_sessions(ctx: Context, scale: float) -> Flood:
     """/draw of the largest drawing allowed, each in a new session (1,366 of them), 4 at once: what a session
-    holds (README: about 50 KB)."""
+    holds; then "fool it" in the client's first session, which needs that session's drawing (README: a client
+    keeps at most 16 sessions, its new ones replacing its own oldest)."""
     count, big = max(4, int(1366 * scale)), largest_drawing()
     api = attacker(ctx, "203.0.113.82")
 
     def attack() -> Flood:
+        first = uuid.uuid4().hex
+        kinds = collections.Counter([api.call("draw", [big, "cnn"], session=first).kind])
         with ThreadPoolExecutor(4) as pool:
-            kinds = collections.Counter(pool.map(lambda i: api.call("draw", [big, "cnn"]).kind, range(count)))
-        return Flood("answer" if kinds["answer"] == count else "refused", f"{count} sessions: {dict(kinds)}",
-                     figures={"sessions": count})  # fmt: skip
+            kinds.update(pool.map(lambda i: api.call("draw", [big, "cnn"]).kind, range(count - 1)))
+        fooled = api.call("fool", ["cnn", 3], session=first)
+        kept = fooled.kind == "answer"
+        said = "kept (fool it answered)" if kept else f"fool it: {fooled.text[:60]}"
+        text = f"{count} sessions: {dict(kinds)}; the first one afterwards: {said}"
+        return Flood("answer" if kinds["answer"] == count else "refused", text,
+                     figures={"sessions": count, "first_session_kept": kept})  # fmt: skip
 
     try:
         return during(ctx, attack)
