@@ -32,6 +32,7 @@ from digitnet import models
 from digitnet.device import pick_device
 from digitnet.lab.data import load_mnist, to_float, train_val_split
 from digitnet.lab.recipes import RECIPES, Recipe
+from digitnet.ood import ood_path
 
 
 def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -269,6 +270,11 @@ def run(
 
         meta.update(fit_calibration(model, data.xtr, data.ytr, data.xval, data.yval, out))
         models.write_record(out, meta)
+    elif ood_path(out).is_file():
+        print(
+            f"note: {ood_path(out)} was fitted on the previous weights; the app refuses to start with it until "
+            f"`python -m digitnet calibrate --model {recipe.model}` re-creates it"
+        )
     print(f"{recipe.model}: test accuracy {test_acc:.2%}, {train_seconds:.0f}s training on {device}; wrote {out}")
     return meta
 

@@ -14,6 +14,7 @@ import train
 from digitnet import models
 from digitnet.lab.data import to_float
 from digitnet.lab.recipes import HYPERPARAMETERS, RECIPES, Recipe
+from digitnet.ood import ood_path
 
 
 def _subset(mnist_test, n=3000):
@@ -171,3 +172,13 @@ def test_bf16_on_a_cpu_without_bf16_instructions_says_so(tmp_path, monkeypatch, 
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
     train.run(_quick("mlp", epochs=1, limit=256, bf16=bf16), device="cpu", out=tmp_path, quiet=True)
     assert ("no bfloat16 instructions" in capsys.readouterr().out) == bf16
+
+
+@pytest.mark.parametrize("stale", [True, False])
+def test_weights_written_without_calibration_name_a_stale_one(tmp_path, capsys, stale):
+    """A calibration left beside new weights stops the app; training says so and names the command."""
+    if stale:
+        ood_path(tmp_path / "mlp.safetensors").write_bytes(b"fitted on the previous weights")
+    train.run(_quick("mlp", epochs=1, limit=256), device="cpu", out=tmp_path, quiet=True, calibrate=False)
+    said = "python -m digitnet calibrate --model mlp" in capsys.readouterr().out
+    assert said == stale
