@@ -344,6 +344,14 @@ def attacker(ctx: Context, address: str = ATTACKER, timeout: float = 120.0, loca
     return api
 
 
+def post(api: Api, path: str, body: Iterable[bytes], headers: dict[str, str]) -> httpx.Response:
+    """POST a streamed body with its own client, closed afterwards."""
+    try:
+        return api.http.post(path, content=body, headers=headers)
+    finally:
+        api.close()
+
+
 def status_answer(r: httpx.Response, what: str) -> Answer:
     if r.status_code < 400:
         return Answer("answer", f"{what}: HTTP {r.status_code} (read and answered)")
@@ -362,7 +370,7 @@ def login_fields(ctx: Context, scale: float) -> Flood:
 
     def attack() -> Flood:
         with Sampler(ctx.server.proc.pid) as temp:
-            r = attacker(ctx).http.post("/login", content=body, headers=multipart_headers(length))
+            r = post(attacker(ctx), "/login", body, multipart_headers(length))
         answer = status_answer(r, f"{count} fields of 1 MB")
         return Flood(answer.kind, answer.text, figures={"sent_mb": round(length / MB), "temp_peak_mb":
                      round(temp.peak / MB, 1)})  # fmt: skip
@@ -393,7 +401,7 @@ def login_file(ctx: Context, scale: float) -> Flood:
     def attack() -> Flood:
         before = disk(cache_folder(ctx))["bytes"] + disk(ctx.folder / "tmp")["bytes"]
         with Sampler(ctx.server.proc.pid) as temp:
-            r = attacker(ctx, timeout=300).http.post("/login", content=body, headers=multipart_headers(length))
+            r = post(attacker(ctx, timeout=300), "/login", body, multipart_headers(length))
         after = disk(cache_folder(ctx))["bytes"] + disk(ctx.folder / "tmp")["bytes"]
         answer = status_answer(r, f"one {size / MB:.0f} MB file part")
         figures = {"temp_peak_mb": round(temp.peak / MB, 1), "disk_kept_mb": round((after - before) / MB, 1)}
