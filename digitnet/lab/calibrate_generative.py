@@ -6,10 +6,13 @@ training-allowed probe families (the network itself never sees any of them), and
 FLAG_RATE of validation digits and at most STROKE_FLAG_RATE of the same digits re-drawn with straight strokes.
 The result is <model>.ood.safetensors (a temperature tensor; score, threshold, the weights' SHA-256 and a
 summary as metadata), read by `digitnet.generative.load_calibration`.
+
+    python -m digitnet.lab.calibrate_generative --model vae_bayes    (re-fit the shipped weights' calibration)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -107,3 +110,15 @@ def calibrate_shipped(name: str, data_dir: str | None = None) -> dict:
     meta.update(result)
     models.write_record(models.weights_path(name), meta)
     return result["ood"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description="Re-fit the 'not a digit' calibration of a shipped generative classifier")
+    p.add_argument("--model", default="vae_bayes")
+    p.add_argument("--data-dir", help="MNIST folder (default: $DIGITNET_DATA, else ./data)")
+    a = p.parse_args(argv)
+    print(json.dumps(calibrate_shipped(a.model, a.data_dir), indent=2))
+
+
+if __name__ == "__main__":
+    main()
