@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     ca = sub.add_parser("calibrate", help="fit temperature, feature density and the not-a-digit threshold")
     ca.add_argument("--data-dir", help="MNIST folder (default: $DIGITNET_DATA, else ./data)")
     for q in (pr, ev, ca):
-        q.add_argument("--model", default="cnn", choices=list(models.ARCHITECTURES))
+        q.add_argument("--model", default="cnn", choices=list(models.ARCHITECTURES if q is ca else models.NAMES))
         q.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
     args = p.parse_args(argv)
     try:

@@ -76,7 +76,11 @@ DESCRIPTIONS = {
     "mlp": "Simple MLP (784-128-64-10)",
     "cnn": "CNN",
     "cnn_oe": "CNN + outlier exposure (knows non-digits)",
+    "vae_bayes": "VAE + Bayes' rule (draws the digits it knows)",
 }
+# Generative classifiers (digitnet/generative.py): their logits are their per-digit evidence bounds, and they draw.
+GENERATIVE = ("vae_bayes",)
+NAMES = (*ARCHITECTURES, *GENERATIVE)  # every network the app can serve, in the order it offers them
 
 
 class WeightsError(RuntimeError):
@@ -84,8 +88,12 @@ class WeightsError(RuntimeError):
 
 
 def build(name: str) -> nn.Module:
+    if name in GENERATIVE:
+        from digitnet.generative import ClassVAE  # generative imports this module
+
+        return ClassVAE()
     if name not in ARCHITECTURES:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(ARCHITECTURES)}")
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(NAMES)}")
     return ARCHITECTURES[name]()
 
 
@@ -99,8 +107,8 @@ def retrain_command(name: str) -> str:
 
 
 def available(weights_dir: str | Path | None = None, required: bool = False) -> list[str]:
-    """Every known model whose weights file is present, in ARCHITECTURES order (required: at least one)."""
-    names = [name for name in ARCHITECTURES if weights_path(name, weights_dir).is_file()]
+    """Every known model whose weights file is present, in NAMES order (required: at least one)."""
+    names = [name for name in NAMES if weights_path(name, weights_dir).is_file()]
     if required and not names:
         raise WeightsError(f"no weights in {weights_dir or WEIGHTS_DIR}; train one: {retrain_command('cnn')}")
     return names
@@ -121,6 +129,10 @@ def write_record(weights: Path, meta: dict) -> None:
 
 def load(name: str, device: torch.device | str = "cpu", weights_dir: str | Path | None = None) -> nn.Module:
     """A model with its shipped weights, in eval mode on `device`."""
+    if name in GENERATIVE:
+        from digitnet import generative  # it imports this module
+
+        return generative.load(name, device, weights_dir)
     path = weights_path(name, weights_dir)
     model = build(name)
     fix = f"recreate it with: {retrain_command(name)}"

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch import nn
 
-from digitnet import models, ood
+from digitnet import generative, models, ood
 from digitnet.device import pick_device
 from digitnet.preprocess import EmptyImage, preprocess
 from digitnet.saliency import saliency
@@ -38,14 +39,35 @@ class Prediction:
                     empty=self.empty, not_a_digit=self.not_a_digit, scores=self.scores)  # fmt: skip
 
 
+class BayesRule(nn.Module):
+    """A generative classifier as the app serves it: logits = its ten ELBOs / T, Bayes' rule at the temperature
+    fitted on validation digits, so that the answer shown, saliency, dreams and fooling all use the same
+    probabilities."""
+
+    def __init__(self, vae: generative.ClassVAE, temperature: float = 1.0) -> None:
+        super().__init__()
+        self.vae, self.temperature = vae, temperature
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.vae.elbo(x) / self.temperature
+
+
+def load_calibration(name: str) -> ood.Calibration | generative.GenerativeCalibration | None:
+    """A network's stored verdict calibration (None: no verdict); CalibrationError when it is stale or unreadable."""
+    return generative.load_calibration(name) if name in models.GENERATIVE else ood.load_calibration(name)
+
+
 class Predictor:
     """A model loaded once onto the best device; predicts single images or batches."""
 
     def __init__(self, name: str = "cnn", device: str | torch.device | None = None) -> None:
         self.name = name
         self.device = pick_device(str(device) if device else None)
-        self.model = models.load(name, self.device)
-        self.calibration = ood.load_calibration(name)  # None: no scores, no verdict
+        model = models.load(name, self.device)
+        self.calibration = load_calibration(name)  # None: no scores, no verdict
+        if isinstance(model, generative.ClassVAE):
+            model = BayesRule(model, self.calibration.temperature if self.calibration else 1.0)
+        self.model = model
 
     @torch.inference_mode()
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
@@ -54,15 +76,24 @@ class Predictor:
 
     @torch.inference_mode()
     def scored(self, x: torch.Tensor) -> tuple[torch.Tensor, list[bool | None], list[dict[str, float]]]:
-        """Probabilities, "not a digit" verdicts and scores, all from one forward pass (features -> head)."""
-        feats = self.model.features(x.to(self.device))
-        logits = self.model.head(feats).float().cpu()
+        """Probabilities, "not a digit" verdicts and scores, all from one forward pass."""
+        logits, s = self._logits_and_scores(x.to(self.device))
         probs = torch.softmax(logits, 1)
-        if self.calibration is None:
+        if s is None:
             return probs, [None] * len(x), [{} for _ in range(len(x))]
-        s = ood.scores(logits, feats.float().cpu(), self.calibration)  # on the CPU: MPS has no float64
         per_image = [{k: float(v[i]) for k, v in s.items()} for i in range(len(x))]
         return probs, self.calibration.flags(s).tolist(), per_image
+
+    def _logits_and_scores(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None]:
+        """Logits (on the CPU) and the verdict's scores (None without a calibration) from one pass."""
+        cal = self.calibration
+        if isinstance(self.model, BayesRule):  # the ten ELBOs; its scores come from them and the input
+            elbos = self.model.vae.elbo(x).float().cpu()
+            scores = generative.scores(elbos, x, cal.temperature) if cal else None
+            return elbos / self.model.temperature, scores
+        feats = self.model.features(x)  # features -> head
+        logits = self.model.head(feats).float().cpu()
+        return logits, ood.scores(logits, feats.float().cpu(), cal) if cal else None  # CPU: MPS has no float64
 
     def predict_arrays(self, arrays: list[np.ndarray]) -> list[Prediction]:
         """Predict already-preprocessed 28x28 arrays in one batch."""

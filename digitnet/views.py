@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from digitnet import models, ood
+from digitnet import generative, models, ood
 
 if TYPE_CHECKING:  # explore computes on the grey levels defined here
     from digitnet.explore import DreamGrid, FoolResult
@@ -26,7 +26,13 @@ SCORE_WORDS = {
     "entropy": "uncertainty (entropy; 0 = sure, 2.3 = no idea)",
     "energy": "energy (lower = more like the training digits)",
     "mahalanobis": "distance from the digits it was trained on",
+    # vae_bayes (digitnet/generative.py): how well its own model of each digit explains the input
+    "elbo": "how well its best digit's model explains the input (log-likelihood bound, nats)",
+    "excess": "how well its best digit's model explains the input, for an image of this much ink (nats)",
+    "elbo_png": "bits its best digit's model saves over a PNG of the input",
 }
+# Which side of a score's threshold is "a digit", for every network's scores ("msp" and "entropy" agree).
+HIGHER_IS_DIGIT = ood.HIGHER_IS_DIGIT | generative.HIGHER_IS_DIGIT
 
 
 def label(name: str) -> str:
@@ -55,7 +61,7 @@ def verdict(pred: Prediction) -> dict | None:
             "value": _shown(by, value),
             "threshold": _shown(by, pred.threshold),
             # which side of the threshold counts as "not a digit": the calibration's rule, whatever this input's value
-            "side": "below" if ood.HIGHER_IS_DIGIT[by] else "above",
+            "side": "below" if HIGHER_IS_DIGIT[by] else "above",
         }
     return out
 
@@ -99,8 +105,12 @@ def render(analysis: Analysis, selected: str) -> tuple[dict | None, dict | None,
 def dreams(grid: DreamGrid) -> dict:
     """What the network thinks each digit looks like: ten grown inputs, how sure it is of each, its verdict."""
     cells = [
-        {"digit": d.digit, "input": _levels(d.image), "confidence": round(d.confidence, 6),
-         "verdict": verdict(d.prediction)}  # fmt: skip
+        {
+            "digit": d.digit,
+            "input": _levels(d.image),
+            "confidence": round(d.confidence, 6),
+            "verdict": verdict(d.prediction),
+        }  # fmt: skip
         for d in grid.dreams
     ]
     return {"model": grid.model, "label": label(grid.model), "regularised": grid.regularised, "dreams": cells}

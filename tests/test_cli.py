@@ -83,3 +83,30 @@ def test_a_stale_calibration_is_one_error_line_not_a_missing_verdict(tmp_path, d
     assert r.stderr == (f"error: calibration file {stale} was fitted on other weights than "
                         f"{tmp_path / 'cnn_oe.safetensors'}; recreate it with: python -m digitnet calibrate "
                         "--model cnn_oe\n")  # fmt: skip
+
+
+def test_predict_with_the_generative_network(digit_files):
+    """vae_bayes answers through the CLI as the others do: the right digit, a distribution, a verdict."""
+    r = run_cli("predict", "--json", "--model", "vae_bayes", *(p for p, _ in digit_files))
+    assert r.returncode == 0, r.stderr
+    for line, (path, label) in zip(r.stdout.strip().splitlines(), digit_files, strict=True):
+        obj = json.loads(line)
+        assert (obj["file"], obj["digit"], obj["not_a_digit"]) == (path, label, False)
+        assert sum(obj["probabilities"]) == pytest.approx(1.0, abs=1e-4)
+        assert set(obj["scores"]) == {"elbo", "excess", "elbo_png", "msp", "entropy"}
+
+
+def test_a_stale_generative_calibration_stops_predict(tmp_path, digit_files):
+    """vae_bayes's calibration replaced by mlp's: the same one error line, naming its own calibrate command."""
+    for f in models.WEIGHTS_DIR.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    shutil.copy(tmp_path / "mlp.ood.safetensors", tmp_path / "vae_bayes.ood.safetensors")
+    code = (f"import sys, pathlib, digitnet.models as m; m.WEIGHTS_DIR = pathlib.Path({str(tmp_path)!r}); "
+            "from digitnet.__main__ import main; sys.exit(main(sys.argv[1:]))")  # fmt: skip
+    args = ["predict", "--model", "vae_bayes", digit_files[0][0]]
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+    stale = tmp_path / "vae_bayes.ood.safetensors"
+    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr == (f"error: calibration file {stale} was fitted on other weights than "
+                        f"{tmp_path / 'vae_bayes.safetensors'}; recreate it with: python -m "
+                        "digitnet.lab.calibrate_generative --model vae_bayes\n")  # fmt: skip
