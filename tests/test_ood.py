@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from digitnet import DigitnetWarning, models, ood
+from digitnet import DigitnetWarning, generative, models, ood
 from digitnet.__main__ import main as cli
 from digitnet.lab import calibrate, metrics
 from digitnet.lab.data import to_float, train_val_split
@@ -145,6 +145,20 @@ def test_every_shipped_model_has_a_calibration_fitted_on_its_weights():
         assert Predictor(name, "cpu").calibration is not None
 
 
+def test_every_shipped_generative_classifier_has_a_calibration_fitted_on_its_weights():
+    """vae_bayes's verdict is one of generative.SCORES against a threshold, read by its own loader (a stale file
+    raises): the one its record describes, and the one its Predictor applies."""
+    shipped = [n for n in models.GENERATIVE if models.weights_path(n).is_file()]
+    assert shipped == list(models.GENERATIVE)
+    for name in shipped:
+        record = models.metadata(name)["ood"]
+        cal = generative.load_calibration(name)
+        assert isinstance(cal, generative.GenerativeCalibration) and cal.score == record["score"]
+        assert cal.score in generative.SCORES and cal.threshold == pytest.approx(record["threshold"])
+        assert cal.temperature == pytest.approx(record["temperature"], rel=1e-4) and cal.temperature > 0
+        assert Predictor(name, "cpu").calibration == cal
+
+
 def test_oe_model_is_accurate_and_flags_few_real_digits(oe, mnist_test):
     x, y = mnist_test  # all 10,000: on a 500-digit subset the share flagged varies by about +-0.6 points
     probs, flags, _ = oe.scored(to_float(x))
@@ -192,6 +206,49 @@ def test_oe_model_accepts_mnist_test_digits_re_drawn_with_straight_strokes(oe, m
     probs, flags, _ = oe.scored(to_float(stroke_digits(x, seed=77)))
     assert (probs.argmax(1) == y).double().mean() >= 0.97
     assert np.mean(flags) <= 0.15  # a model trained without them flagged 96%
+
+
+# --- vae_bayes: "not a digit" from its own model of digits, never shown a non-digit --------------------------
+
+
+@pytest.fixture(scope="module")
+def vae():
+    return Predictor("vae_bayes", "cpu")
+
+
+def test_vae_bayes_never_saw_a_non_digit():
+    assert models.metadata("vae_bayes")["outlier_exposure"] is False
+
+
+def test_vae_bayes_is_accurate_and_flags_few_real_digits(vae, mnist_test):
+    x, y = mnist_test
+    probs, flags, _ = vae.scored(to_float(x))
+    assert (probs.argmax(1) == y).double().mean() >= 0.99  # issue 24's bar (it reads 99.10%)
+    assert np.mean(flags) <= 0.02  # the issue's target (1.16% measured)
+
+
+# Measured on these 150 images of each family (seed 123) with the shipped vae_bayes (2026-12-05): letters in unseen
+# fonts 72.0%, unseen symbols 64.7%, pen letters 71.3%, photo crops 28.0%, textures 89.3%, scaled noise 100%, held-out
+# doodles 60.7%. The bars leave about 1.5 standard errors (4-6 points) below each. These are NOT issue 24's target
+# (>= 95% of every family): its verdict does not reach it (docs/overconfidence.md), and this test says how far.
+@pytest.mark.parametrize(
+    ("family", "share"),
+    [("letters_unseen_fonts", 0.65), ("unseen_symbols", 0.58), ("pen_letters", 0.64), ("photo_crops", 0.22),
+     ("textures", 0.85), ("uniform_noise_x1.5", 0.98), ("doodles_heldout", 0.54)],
+)  # fmt: skip
+def test_vae_bayes_flags_heldout_non_digits_it_never_saw(vae, family, share):
+    _, flags, _ = vae.scored(probe_images(family, 150, seed=123))
+    assert np.mean(flags) >= share
+
+
+def test_vae_bayes_accepts_digits_drawn_with_straight_strokes(vae, mnist_test):
+    x, y = pen_digit_images(10)
+    probs, flags, _ = vae.scored(x)
+    assert (probs.argmax(1) == y).double().mean() >= 0.95 and np.mean(flags) <= 0.05  # 100% read, 0% flagged
+    x, y = mnist_test[0][-500:], mnist_test[1][-500:]
+    probs, flags, _ = vae.scored(to_float(stroke_digits(x, seed=77)))
+    assert (probs.argmax(1) == y).double().mean() >= 0.96  # 97.4% measured
+    assert np.mean(flags) <= 0.05  # the issue's target (1.8% measured)
 
 
 def test_plain_cnn_is_overconfident_on_letters():
@@ -252,10 +309,15 @@ def test_ood_report_covers_every_model_and_heldout_family_and_writes_plots(tmp_p
 
     assert cli(["evaluate", "--ood", "--probe-n", "20", "--plots", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    for name in models.ARCHITECTURES:
+    for name in models.NAMES:
         assert f"| {name} |" in out and f"## Scores: {name}" in out
     for family in HELDOUT_FAMILIES:
         assert f"| {family} |" in out
     assert "hand-drawn polylines" in out and "MNIST test digits re-drawn" in out
-    for png in ("ood_confidence.png", "ood_reliability.png"):
+    for score in generative.SCORES:  # vae_bayes's own scores, not ood's, in its table
+        assert re.search(rf"^\| {score}( \(verdict\))? \| [\d.]+ / [\d.]+%", out.split("## Scores: vae_bayes")[1], re.M)
+    drawings = out.split("## Can it draw what it recognises?")[1]
+    assert "| vae_bayes | its typical drawing (z = 0) |" in drawings and "| cnn | gradient ascent, plain |" in drawings
+    assert re.search(r"^\| vae_bayes \| \d+/50 \|", out.split("## Fooling")[1], re.M)
+    for png in ("ood_confidence.png", "ood_reliability.png", "ood_drawings.png"):
         assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

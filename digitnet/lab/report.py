@@ -25,12 +25,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from digitnet import models, ood
+from digitnet import generative, models, ood
 from digitnet.device import pick_device
 from digitnet.drawing import render
-from digitnet.lab import docs, exploring
+from digitnet.lab import calibrate_generative, docs, exploring
 from digitnet.lab.calibrate import fit, forward
 from digitnet.lab.data import load_mnist, to_float, train_val_split
+from digitnet.lab.drawing_check import DrawingCheck
 from digitnet.lab.metrics import auroc, ece, fpr_at_95_tpr, reliability
 from digitnet.lab.probes import (
     FAMILIES,
@@ -44,7 +45,7 @@ from digitnet.lab.probes import (
 )
 from digitnet.lab.serving import machine
 from digitnet.lab.strokes import pen_digit_images, stroke_digits
-from digitnet.predict import Predictor
+from digitnet.predict import Predictor, load_calibration
 
 PROBE_N = 1000
 FOOL_N = 50  # MNIST test digits fooled per network (benchmarks.explore_speed times one attempt)
@@ -57,14 +58,44 @@ DOC = DOCS / "overconfidence.md"
 COMMAND = "python -m digitnet evaluate --ood"
 
 
+Calibration = ood.Calibration | generative.GenerativeCalibration
+
+
+@dataclass
+class Scorer:
+    """One network's logits and verdict scores for float images, both on the CPU: ood's scores for the
+    discriminative networks, generative's (from the ten ELBOs, which are its logits) for a generative classifier.
+    Every score dict also holds `top` and `top_t`: the largest softmax probability of the logits before and after
+    the calibrated temperature, so that every table compares the same thing across networks."""
+
+    model: torch.nn.Module
+    cal: Calibration
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return generative.SCORES if isinstance(self.cal, generative.GenerativeCalibration) else ood.SCORES
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        if isinstance(self.model, generative.ClassVAE):
+            logits = calibrate_generative.elbos(self.model, x)
+            s = generative.scores(logits, x, self.cal.temperature)
+        else:
+            logits, feats = forward(self.model, x)
+            s = ood.scores(logits, feats, self.cal)
+        tops = {"top": torch.softmax(logits, 1).max(1).values,
+                "top_t": torch.softmax(logits / self.cal.temperature, 1).max(1).values}  # fmt: skip
+        return logits, s | tops
+
+
 @dataclass
 class Result:
     name: str
     accuracy: float
     ece: float
     ece_t: float
-    cal: ood.Calibration
+    cal: Calibration
     stored: bool  # False: calibration fitted for this report only (no .ood.safetensors beside the weights)
+    scores: tuple[str, ...]  # the verdict's candidate scores of this network (ood.SCORES or generative.SCORES)
     digits: dict[str, torch.Tensor]  # scores on MNIST test digits
     probs: torch.Tensor
     probs_t: torch.Tensor
@@ -77,11 +108,13 @@ class Result:
         return float(self.cal.flags(s).double().mean())
 
 
-def calibration_for(name: str, model: torch.nn.Module, data_dir: str | None) -> tuple[ood.Calibration, bool]:
-    cal = ood.load_calibration(name)
+def calibration_for(name: str, model: torch.nn.Module, data_dir: str | None) -> tuple[Calibration, bool]:
+    cal = load_calibration(name)
     if cal is not None:
         return cal, True
     (xtr, ytr), (xval, yval) = train_val_split(data_dir)
+    if isinstance(model, generative.ClassVAE):
+        return calibrate_generative.fit(model, to_float(xval), yval)[0], False
     cal, _ = fit(model, to_float(xtr), ytr, to_float(xval), yval)
     return cal, False
 
@@ -90,17 +123,18 @@ def evaluate_model(name: str, probes: dict[str, torch.Tensor], kinds: dict[str, 
                    device, data_dir) -> Result:  # fmt: skip
     model = models.load(name, device)
     cal, stored = calibration_for(name, model, data_dir)
-    logits, feats = forward(model, xte)
+    score = Scorer(model, cal)
+    logits, digits = score(xte)
     probs, probs_t = torch.softmax(logits, 1), torch.softmax(logits / cal.temperature, 1)
     r = Result(name, float((probs.argmax(1) == yte).double().mean()), ece(probs, yte), ece(probs_t, yte),
-               cal, stored, ood.scores(logits, feats, cal), probs, probs_t, yte)  # fmt: skip
+               cal, stored, score.names, digits, probs, probs_t, yte)  # fmt: skip
     for fam, x in probes.items():
-        r.families[fam] = ood.scores(*forward(model, x), cal)
+        r.families[fam] = score(x)[1]
     for kind, x in kinds.items():
-        r.kinds[kind] = ood.scores(*forward(model, x), cal)
+        r.kinds[kind] = score(x)[1]
     for what, (x, y) in drawn.items():
-        logits, feats = forward(model, x)
-        r.drawn[what] = (torch.softmax(logits, 1), y, ood.scores(logits, feats, cal))
+        logits, s = score(x)
+        r.drawn[what] = (torch.softmax(logits, 1), y, s)
     return r
 
 
@@ -126,7 +160,7 @@ def _fam(f: str) -> str:
 def summary_table(results: list[Result]) -> str:
     rows = []
     for r in results:
-        held = torch.cat([r.families[f]["msp"] for f in HELDOUT_FAMILIES if f in r.families])
+        held = torch.cat([r.families[f]["top"] for f in HELDOUT_FAMILIES if f in r.families])
         worst_auc = min(auroc(r.cal.score, r.digits[r.cal.score], r.families[f][r.cal.score])
                         for f in HELDOUT_FAMILIES)  # fmt: skip
         worst_fpr = max(fpr_at_95_tpr(r.cal.score, r.digits[r.cal.score], r.families[f][r.cal.score])
@@ -143,9 +177,9 @@ def summary_table(results: list[Result]) -> str:
 
 def confidence_table(results: list[Result]) -> str:
     fams = list(results[0].families)
-    rows = [["MNIST test digits"] + [f"{r.digits['msp'].mean():.3f} / {r.digits['msp_t'].mean():.3f}" for r in results]]
+    rows = [["MNIST test digits"] + [f"{r.digits['top'].mean():.3f} / {r.digits['top_t'].mean():.3f}" for r in results]]
     for f in fams:
-        rows.append([_fam(f)] + [f"{r.families[f]['msp'].mean():.3f} / {r.families[f]['msp_t'].mean():.3f}"
+        rows.append([_fam(f)] + [f"{r.families[f]['top'].mean():.3f} / {r.families[f]['top_t'].mean():.3f}"
                                  for r in results])  # fmt: skip
     return _table(["family (mean top confidence / after T)"] + [r.name for r in results], rows)
 
@@ -160,7 +194,7 @@ def verdict_table(results: list[Result]) -> str:
 def kinds_table(results: list[Result]) -> str:
     rows = [[k if k in HELDOUT_DOODLES else f"{k} (train)"] + [f"{r.flagged(r.kinds[k]):.1%}" for r in results]
             for k in results[0].kinds]  # fmt: skip
-    each = len(next(iter(results[0].kinds.values()))["msp"])
+    each = len(next(iter(results[0].kinds.values()))["top"])
     return _table([f"doodle kind ({each} each): share flagged"] + [f"{r.name} ({r.cal.score})" for r in results],
                   rows)  # fmt: skip
 
@@ -181,7 +215,7 @@ def drawn_table(results: list[Result]) -> str:
 def score_table(r: Result) -> str:
     fams = list(r.families)
     rows = []
-    for s in ood.SCORES:
+    for s in r.scores:
         d = r.digits[s]
         cells = [f"{auroc(s, d, r.families[f][s]):.4f} / {fpr_at_95_tpr(s, d, r.families[f][s]):.1%}" for f in fams]
         rows.append([s + (" (verdict)" if s == r.cal.score else "")] + cells)
@@ -203,8 +237,8 @@ def plot_confidence(results: list[Result], path: Path) -> None:
     for i, r in enumerate(results):
         for j, f in enumerate(fams):
             ax = axes[i, j]
-            ax.hist(r.digits["msp"].numpy(), bins=bins, density=True, alpha=0.5, label="MNIST test digits")
-            ax.hist(r.families[f]["msp"].numpy(), bins=bins, density=True, alpha=0.5, label=f)
+            ax.hist(r.digits["top"].numpy(), bins=bins, density=True, alpha=0.5, label="MNIST test digits")
+            ax.hist(r.families[f]["top"].numpy(), bins=bins, density=True, alpha=0.5, label=f)
             ax.set_yscale("log")
             ax.set_title(f"{r.name}: {f}", fontsize=9)
             ax.tick_params(labelsize=7)
@@ -297,9 +331,9 @@ def standard_run(args: argparse.Namespace) -> bool:
     return not any(getattr(args, a, None) for a in ("plots", "probe_n", "fool_n"))
 
 
-def write_docs(results: list[Result], dreams: str, fooling: str, run: str, doc: Path) -> None:
-    for name, body in (("report-run", run), ("report", report(results, "###")), ("dreams", dreams),
-                       ("fooling", fooling)):  # fmt: skip
+def write_docs(results: list[Result], explored: dict[str, str], run: str, doc: Path) -> None:
+    """The report's sections of `doc`: the run, the tables, and the exploring tables (`explored`, by section)."""
+    for name, body in {"report-run": run, "report": report(results, "###"), **explored}.items():
         docs.write_section(doc, name, body, COMMAND)
 
 
@@ -322,17 +356,24 @@ def main(args: argparse.Namespace) -> int:
     n_fool = getattr(args, "fool_n", None) or FOOL_N
     predictors = {m: Predictor(m, device) for m in names}
     explored = exploring.explore_all(predictors, exploring.fool_cases(xte, yte, n_fool, seed=PROBE_SEED))
-    dreams, fooling = exploring.dreams_table(explored, predictors), exploring.fooling_table(explored, predictors)
+    check = DrawingCheck.fit(args.data_dir)
+    rows = exploring.drawing_rows(explored, predictors)
+    dreams, drawings = exploring.dreams_table(explored, predictors), exploring.drawings_table(rows, check)
+    fooling = exploring.fooling_table(explored, predictors, check)
     print(f"## What each network thinks a digit looks like\n\nThe ten inputs each network is most sure are 0-9 "
           f"(digitnet.explore.dream, seeded), and how many of them each network's verdict flags:\n\n"
           f"{dreams}\n")  # fmt: skip
+    print(f"## Can it draw what it recognises?\n\nEvery drawing of 0-9, dreamt (gradient ascent) or drawn from a "
+          f"generative classifier's own model, through the drawing check (digitnet.lab.drawing_check):\n\n"
+          f"{drawings}\n")  # fmt: skip
     print(f"## Fooling\n\n{n_fool} MNIST test digits, each changed (digitnet.explore.fool) until the network says a "
           f"seeded random other digit with >= 99%; every network's verdict on the fooled images:\n\n"
           f"{fooling}\n")  # fmt: skip
     exploring.plot_dreams(explored, out_dir / "ood_dreams.png")
+    exploring.plot_drawings(rows, check, out_dir / "ood_drawings.png")
     plot_doodles(out_dir / "doodles.png")
     exploring.plot_fooled(explored, out_dir / "ood_fooled.png")
-    plots = ["doodles", "ood_dreams", "ood_fooled", "ood_confidence", "ood_reliability"]
+    plots = ["doodles", "ood_dreams", "ood_drawings", "ood_fooled", "ood_confidence", "ood_reliability"]
     seconds = time.perf_counter() - t0
     print(f"wrote {', '.join(f'{p}.png' for p in plots)} in {out_dir} ({seconds:.0f}s on {device}; "
           f"families: {len(FAMILIES)})")  # fmt: skip
@@ -340,7 +381,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"{DOC} not written: --plots, --probe-n or --fool-n make a run other than the one the docs quote")
         return 0
     try:
-        write_docs(results, dreams, fooling, provenance(names, seconds, device, torch.get_num_threads()), DOC)
+        run = provenance(names, seconds, device, torch.get_num_threads())
+        write_docs(results, {"dreams": dreams, "drawings": drawings, "fooling": fooling}, run, DOC)
     except (OSError, docs.MissingSection) as e:  # a checkout without docs/, or a page whose markers were removed
         print(f"error: the report's sections were not written: {e}", file=sys.stderr)
         return 1
