@@ -1,29 +1,32 @@
 """Questions asked of a network through its input: what it thinks each digit looks like, and how little it takes
 to make it say another one.
 
-`dream` grows, for each digit, the input the network is most sure of, by gradient ascent on the pixels (Nguyen,
-Yosinski & Clune 2015); `regularised=True` adds jitter, ink decay and blur (Yosinski et al. 2015) so that the
-strokes the network favours show. `fool` finds a small L2 change to an image that makes the network say a chosen
-digit with >= 99% confidence (targeted DDN, Rony et al. 2019). Both take a `Predictor` (its "not a digit" verdict
-comes along) or a bare model, run on that network's device and return CPU data only (numpy arrays, Predictions,
-floats): images on the 0-255 grey levels that are shown, judged by the network on exactly those levels.
+`draw` asks a generative network (predict.BayesRule) for its own drawings: the decoder's most typical drawing of
+each digit and seeded samples, no search at all. `dream` grows, for each digit, the input the network is most sure
+of, by gradient ascent on the pixels (Nguyen, Yosinski & Clune 2015); `regularised=True` adds jitter, ink decay and
+blur (Yosinski et al. 2015) so that the strokes the network favours show. `fool` finds a small L2 change to an image
+that makes the network say a chosen digit with >= 99% confidence (targeted DDN, Rony et al. 2019). They take a
+`Predictor` (its "not a digit" verdict comes along) or a bare model, run on that network's device and return CPU
+data only (numpy arrays, Predictions, floats): images on the 0-255 grey levels that are shown, judged by the
+network on exactly those levels.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from digitnet.predict import Prediction, Predictor
+from digitnet.predict import BayesRule, Prediction, Predictor
 from digitnet.saliency import device_of, gradients_on
 from digitnet.views import grey_levels
 
 Network = Predictor | nn.Module
 FOOL_CONFIDENCE = 0.99
+SAMPLES = 4  # seeded drawings per digit besides the typical one
 
 
 @dataclass
@@ -34,6 +37,7 @@ class Dream:
     image: np.ndarray  # 28x28 float32 in [0, 1], on the 0-255 grey levels
     confidence: float  # the network's probability of `digit` for `image`
     prediction: Prediction  # its full answer (digit, probabilities, not_a_digit verdict when it has one)
+    samples: list[Dream] = field(default_factory=list)  # drawn: the network's other drawings of `digit`
 
 
 @dataclass
@@ -45,6 +49,7 @@ class DreamGrid:
     seed: int
     steps: int
     dreams: list[Dream]
+    method: str = "grown"  # "grown": gradient ascent on the input; "drawn": the network's own drawings (`draw`)
 
     @property
     def min_confidence(self) -> float:
@@ -87,6 +92,32 @@ class FoolResult:
 
 
 # --- dreams ------------------------------------------------------------------------------------------------
+
+
+def generative(net: Network) -> bool:
+    """Whether the network draws (a generative classifier served through Bayes' rule)."""
+    return isinstance(_model(net), BayesRule)
+
+
+def drawings(net: Network, *, regularised: bool = False) -> list[DreamGrid]:
+    """What the network thinks each digit looks like: a generative network's drawings (`draw`), then what gradient
+    ascent grows on its input; any other network can only grow them (`dream`)."""
+    grown = dream(net, regularised=regularised)
+    return [draw(net), grown] if generative(net) else [grown]
+
+
+def draw(net: Network, *, samples: int = SAMPLES, seed: int = 0) -> DreamGrid:
+    """A generative network's own drawings: for each digit its most typical drawing (the decoder at the centre of
+    its style space) carrying `samples` drawings from seeded random styles, each judged by the network itself."""
+    vae = _model(net).vae
+    typical = _quantise(torch.stack([vae.typical(d) for d in range(10)]).numpy())
+    drawn = _quantise(torch.cat([vae.sample(d, samples, seed=seed * 10 + d) for d in range(10)]).numpy())
+    preds = _judge(net, [*typical, *drawn])
+    others = [Dream(i // samples, im, p.probabilities[i // samples], p)
+              for i, (im, p) in enumerate(zip(drawn, preds[10:], strict=True))]  # fmt: skip
+    dreams = [Dream(d, typical[d], preds[d].probabilities[d], preds[d], others[d * samples : (d + 1) * samples])
+              for d in range(10)]  # fmt: skip
+    return DreamGrid(_name(net), False, seed, 0, dreams, method="drawn")
 
 
 def dream(net: Network, *, regularised: bool = False, seed: int = 0, steps: int | None = None) -> DreamGrid:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import gradio as gr
@@ -62,7 +62,18 @@ the selected network is most sure is each digit (gradient ascent on the pixels):
 99.99% sure of patterns nobody reads as that digit; the network trained on non-digits is harder to make sure (for
 some digits it stays near 10%), yet its verdict calls few of them "not a digit". *Smooth strokes* adds blur and
 jitter, so the strokes it favours show. **Fool it** finds a small change to your drawing that makes the network
-say another digit with 99% confidence. Watch whether the "not a digit" verdict notices either.
+say another digit with 99% confidence. Watch whether the "not a digit" verdict notices either. The VAE network
+draws: for it the button shows its own drawings of each digit first, then what gradient ascent grows on it.
+"""
+EXHIBIT = """
+### Can it draw what it recognises?
+A network that had learned what digits look like could draw them. The button puts every network's picture of every
+digit side by side, each judged by the network that made it: how sure it is, and whether its own verdict calls it a
+digit. The plain MLP and CNN cannot draw; the best they can do is the input they are most sure of, grown by gradient
+ascent. The CNN taught with non-digits grows its own attempt. The VAE network holds a model of what each digit looks
+like, and the same weights that classify draw each digit. Look for the rows you can read as digits, the ones their
+network is sure of anyway, and the ones its own verdict calls "not a digit". **Fool it** works on every network: see
+how large a change each one needs, and whether the changed drawing starts to look like the new digit.
 """
 
 Views = tuple[dict | None, dict | None, list[dict]]  # the answer, what the network sees, every answer (data)
@@ -79,6 +90,7 @@ class Handlers:
     dream: Callable[[str, bool], dict]  # (model, smooth) -> what it thinks each digit looks like (views.dreams)
     fool: Callable[[np.ndarray | None, str, int], dict]  # (kept input, model, digit to say) -> views.fooled
     live: Callable[[dict | None], dict]  # the pad's drawing while the pen moves -> {"seq", "answer" | "error"}
+    exhibit: Callable[[], list[dict]] = field(default=lambda: [])  # every network's picture of every digit
 
 
 def prepare(image) -> np.ndarray | None:
@@ -105,7 +117,10 @@ def handlers(networks: Networks, gpu: Callable | None = None, at_once: int = 1) 
     analyse: Callable[[np.ndarray | None, str], Analysis] = on_device(networks.analyse)
     predict: Callable[[np.ndarray | None, str], Prediction] = on_device(networks.predict)
     slots = threading.BoundedSemaphore(at_once)
-    explore_dream, explore_fool = on_device(explore.dream), on_device(explore.fool)
+    explore_drawings, explore_fool = on_device(explore.drawings), on_device(explore.fool)
+    # What each network thinks the digits look like is seeded, so the same for every visitor: made once per
+    # (network, smooth), at most 2 per network, on the first request that asks for it.
+    pictures: dict[tuple[str, bool], dict] = {}
     default = default_model(networks.names)
 
     def show(image, model: str) -> tuple:
@@ -130,8 +145,19 @@ def handlers(networks: Networks, gpu: Callable | None = None, at_once: int = 1) 
         return analyse(x, model).predictions[model].to_dict()
 
     def dream(model: str, smooth: bool = False) -> dict:
-        """The input each digit's probability is highest for, grown from a blank image (explore.dream)."""
-        return views.dreams(explore_dream(networks.predictors[model], regularised=bool(smooth)))
+        """What `model` thinks each digit looks like (explore.drawings): the input each digit's probability is
+        highest for, grown from a blank image; a network that draws gives its own drawings first."""
+        if model not in networks.names:
+            raise gr.Error(f"unknown network; choose one of {', '.join(networks.names)}")
+        key = (model, bool(smooth))
+        if key not in pictures:
+            pictures[key] = views.drawings(explore_drawings(networks.predictors[model], regularised=key[1]))
+        return pictures[key]
+
+    def exhibit() -> list[dict]:
+        """Can it draw what it recognises? Every network's picture of every digit (drawn, or else grown), as
+        /dream gives it without smoothing."""
+        return [{k: v for k, v in dream(name).items() if k != "grown"} for name in networks.names]
 
     def fool(x: np.ndarray | None, model: str, target: int) -> dict:
         """The smallest change to the current input that makes `model` say `target` (explore.fool)."""
@@ -164,7 +190,7 @@ def handlers(networks: Networks, gpu: Callable | None = None, at_once: int = 1) 
         finally:
             slots.release()
 
-    return Handlers(show, draw, switch, classify, dream, fool, live)
+    return Handlers(show, draw, switch, classify, dream, fool, live, exhibit)
 
 
 def default_model(names: list[str]) -> str:
@@ -235,6 +261,9 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
                     target = gr.Dropdown(list(range(10)), value=3, label="Make it say", elem_id="target")
                     fool_button = gr.Button("Fool it: change my drawing a little", elem_id="fool-button")
                 fooled = _view(None, views.FOOL, "Fooling the network", "fooled")
+        gr.Markdown(EXHIBIT, elem_id="exhibit-intro")
+        exhibit_button = gr.Button("Show every network's drawing of every digit", elem_id="exhibit-button")
+        exhibit = _view(None, views.EXHIBIT, "Can it draw what it recognises?", "exhibit")
         with gr.Accordion("Compare the networks side by side", open=True):
             compare = _view([], views.COMPARE, "All networks", "compare")
         gr.Markdown(EXPLANATION)
@@ -257,6 +286,7 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
         slow = dict(concurrency_limit=1, concurrency_id="explore", show_progress="minimal")
         dream_button.click(h.dream, [model, smooth], dreams, api_name="dream", **slow)
         fool_button.click(h.fool, [seen, model, target], fooled, api_name="fool", **slow)
+        exhibit_button.click(h.exhibit, None, exhibit, api_name="exhibit", **slow)
     # api_open=False: no direct POST /gradio_api/run/... that would skip the queue and its per-client share.
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=concurrency_limit, api_open=False)
     return demo

@@ -14,7 +14,7 @@ import numpy as np
 from digitnet import generative, models, ood
 
 if TYPE_CHECKING:  # explore computes on the grey levels defined here
-    from digitnet.explore import DreamGrid, FoolResult
+    from digitnet.explore import Dream, DreamGrid, FoolResult
     from digitnet.predict import Analysis, Prediction
 
 PROMPT = "Draw a digit (0-9) in the box, or upload an image: the network's answer appears here."
@@ -103,17 +103,26 @@ def render(analysis: Analysis, selected: str) -> tuple[dict | None, dict | None,
 
 
 def dreams(grid: DreamGrid) -> dict:
-    """What the network thinks each digit looks like: ten grown inputs, how sure it is of each, its verdict."""
-    cells = [
-        {
-            "digit": d.digit,
-            "input": _levels(d.image),
-            "confidence": round(d.confidence, 6),
-            "verdict": verdict(d.prediction),
-        }  # fmt: skip
-        for d in grid.dreams
-    ]
-    return {"model": grid.model, "label": label(grid.model), "regularised": grid.regularised, "dreams": cells}
+    """What the network thinks each digit looks like: ten inputs, how sure it is of each, its verdict; `method`
+    says how they were made ("grown" by gradient ascent, or "drawn" by the network, each cell then carrying the
+    network's other drawings of its digit as "samples", in the same shape)."""
+    cells = [_dream(d) | ({"samples": [_dream(s) for s in d.samples]} if d.samples else {}) for d in grid.dreams]
+    return {"model": grid.model, "label": label(grid.model), "regularised": grid.regularised,
+            "method": grid.method, "dreams": cells}  # fmt: skip
+
+
+def drawings(grids: list[DreamGrid]) -> dict:
+    """What /dream returns: the first grid (a generative network's drawings, else the grown inputs); a
+    generative network's grown inputs come along as "grown", ten cells in the same shape."""
+    out = dreams(grids[0])
+    if len(grids) > 1:
+        out["grown"] = dreams(grids[1])["dreams"]
+    return out
+
+
+def _dream(d: Dream) -> dict:
+    return {"digit": d.digit, "input": _levels(d.image), "confidence": round(d.confidence, 6),
+            "verdict": verdict(d.prediction)}  # fmt: skip
 
 
 def fooled(result: FoolResult) -> dict:
@@ -176,6 +185,22 @@ const bmp = (rgb) => {
 };
 const grid = (rgb, cls = "") => `<div class="frame ${cls}"><img class="cells" alt="" src="${bmp(rgb)}"></div>`;
 const grey = (levels) => levels.map((g) => `${g},${g},${g}`);
+// One network's image of a digit (views.dreams' cells): the image, how sure the network is, its verdict; a drawn
+// cell also shows the network's other drawings of that digit, a red frame where its verdict says "not a digit".
+const sure = (c) => c >= 0.9999 ? "&ge;99.99" : (100 * c).toFixed(1);
+const sample = (s) => `<figure class="dn-sample${s.verdict && s.verdict.not_a_digit ? " flagged" : ""}"
+  data-digit="${s.digit}" data-confidence="${s.confidence}">${grid(grey(s.input), "tiny")}
+  <figcaption>${sure(s.confidence)}%</figcaption></figure>`;
+const dreamCell = (d) => `<figure class="dn-dream" data-digit="${d.digit}" data-confidence="${d.confidence}">
+  ${grid(grey(d.input), "small")}<figcaption><b>${d.digit}</b>: ${sure(d.confidence)}% sure
+  ${pill({verdict: d.verdict})}</figcaption>${d.samples ? `<div class="dn-samples">${d.samples.map(sample)
+  .join("")}</div>` : ""}</figure>`;
+const made = {
+  drawn: `Drawn by the model: for each digit its most typical drawing (its decoder at the centre of its style space),
+    and below it drawings from random styles (seeded), each judged by the network itself.`,
+  grown: `Grown by gradient ascent on the pixels, from a near-blank image: the input the network is most sure is
+    each digit. The network cannot draw; this is what its answer rewards.`,
+};
 """.replace("PROMPT", PROMPT)
 
 
@@ -185,12 +210,23 @@ def _template(body: str) -> str:
 
 DREAMS = _template("""
 if (!value) return `<div class="dn-explore-empty">Pick a network and press the button: it grows, from a blank
-  image, the input it is most sure is each digit.</div>`;
-const sure = (c) => c >= 0.9999 ? "&ge;99.99" : (100 * c).toFixed(1);
-const cell = (d) => `<figure class="dn-dream" data-digit="${d.digit}" data-confidence="${d.confidence}">
-  ${grid(grey(d.input), "small")}<figcaption><b>${d.digit}</b>: ${sure(d.confidence)}% sure
-  ${pill({verdict: d.verdict})}</figcaption></figure>`;
-return `<div class="dn-dreams" data-model="${value.model}">${value.dreams.map(cell).join("")}</div>`;
+  image, the input it is most sure is each digit; a network that draws shows its own drawings.</div>`;
+const block = (method, cells) => `<p class="dn-method">${made[method]}</p>
+  <div class="dn-dreams" data-method="${method}">${cells.map(dreamCell).join("")}</div>`;
+const grown = !value.grown ? "" : `<p class="dn-method"><b>The same network, asked by gradient ascent</b> (as the
+  others are, not drawn by it): does its verdict notice?</p>
+  <div class="dn-dreams" data-method="grown">${value.grown.map(dreamCell).join("")}</div>`;
+return `<div class="dn-dream-view" data-model="${value.model}">${block(value.method, value.dreams)}${grown}</div>`;
+""")
+
+EXHIBIT = _template("""
+if (!value || !value.length) return `<div class="dn-explore-empty">Press the button: every network's picture of
+  every digit appears here, side by side, each judged by the network that made it.</div>`;
+const how = {drawn: "drawn by the model", grown: "grown by gradient ascent on its input"};
+const row = (n) => `<div class="dn-exhibit-row" data-model="${n.model}" data-method="${n.method}">
+  <div class="dn-title">${n.label}: ${how[n.method]}</div>
+  <div class="dn-dreams">${n.dreams.map((d) => dreamCell({...d, samples: null})).join("")}</div></div>`;
+return `<div class="dn-exhibit">${value.map(row).join("")}</div>`;
 """)
 
 FOOL = _template("""
@@ -282,6 +318,15 @@ CSS = """
 .dn-dreams .frame.small { width: 100%; height: auto; aspect-ratio: 1 / 1; }
 .dn-dreams figcaption, .dn-fool figcaption { font-size: 12px; margin-top: 2px; }
 .dn-dreams .dn-verdict { display: block; margin-top: 2px; padding: 1px 4px; font-size: 11px; }
+.dn-samples { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 2px; margin-top: 3px; }
+.dn-sample { margin: 0; }
+.dn-sample .frame.tiny { width: 100%; height: auto; aspect-ratio: 1 / 1; }
+.dn-sample.flagged .frame { outline: 2px solid rgba(239, 68, 68, 0.7); }
+.dn-sample figcaption { font-size: 10px; text-align: center; }
+.dn-method { font-size: 13px; margin: 6px 0; }
+.dn-exhibit-row { margin-bottom: 16px; }
+.dn-exhibit .dn-dreams { grid-template-columns: repeat(10, minmax(0, 1fr)); gap: 6px; }
+@media (max-width: 800px) { .dn-exhibit .dn-dreams { grid-template-columns: repeat(5, minmax(0, 1fr)); } }
 .dn-fool-figs { display: flex; gap: 12px; flex-wrap: wrap; }
 .dn-fool-outcome { margin: 8px 0 4px; font-size: 16px; display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
 .dn-fool-size, .dn-explore-empty { font-size: 13px; color: var(--body-text-color-subdued); }

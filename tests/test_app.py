@@ -267,6 +267,63 @@ def test_what_the_network_thinks_each_digit_looks_like(client):
     assert client.predict("cnn", False, api_name="/dream") == grid  # seeded: the same request, the same images
 
 
+def check_cell(c: dict) -> None:
+    """A 28x28 image on grey levels 0-255 with the network's confidence and its verdict."""
+    assert len(c["input"]) == 784 and 0 <= min(c["input"]) and max(c["input"]) <= 255
+    assert 0 <= c["confidence"] <= 1 and c["verdict"]["not_a_digit"] in (True, False)
+
+
+def check_cells(cells: list[dict]) -> None:
+    """Ten cells, digits 0-9 in order."""
+    assert [c["digit"] for c in cells] == list(range(10))
+    for c in cells:
+        check_cell(c)
+
+
+def test_the_network_that_draws_answers_like_the_others(client, digit_files):
+    """vae_bayes on real MNIST test digits: the right digit, a digit by its own verdict (its own score), and its
+    answer in the comparison, labelled as what it is."""
+    assert "vae_bayes" in SHIPPED
+    for path, label in digit_files:
+        result = client.predict(handle_file(path), "vae_bayes", api_name="/classify")
+        assert (result["digit"], result["not_a_digit"]) == (label, False), (path, result)
+        assert set(result["scores"]) == {"elbo", "excess", "elbo_png", "msp", "entropy"}
+    answer, _, compare = client.predict(handle_file(digit_files[0][0]), "vae_bayes", api_name="/upload")
+    assert answer["model"] == "vae_bayes" and "draws" in answer["label"] and answer["verdict"]["words"]
+    mine = next(a for a in compare if a["model"] == "vae_bayes")
+    assert mine["digit"] == digit_files[0][1] and mine["verdict"]["not_a_digit"] is False
+
+
+def test_the_network_that_draws_shows_its_drawings(client):
+    """/dream for vae_bayes: per digit its most typical drawing carrying its seeded samples, all in the cells'
+    shape, judged by itself; then what gradient ascent grows on it; the same on a second call."""
+    grid = client.predict("vae_bayes", False, api_name="/dream")
+    assert grid["model"] == "vae_bayes" and grid["method"] == "drawn"
+    check_cells(grid["dreams"])
+    for cell in grid["dreams"]:
+        assert len(cell["samples"]) >= 3 and {s["digit"] for s in cell["samples"]} == {cell["digit"]}
+        for sample in cell["samples"]:
+            check_cell(sample)
+        assert len({tuple(s["input"]) for s in cell["samples"]} | {tuple(cell["input"])}) == len(cell["samples"]) + 1
+    check_cells(grid["grown"])
+    assert client.predict("vae_bayes", False, api_name="/dream") == grid  # seeded: the same drawings
+
+
+def test_the_exhibit_puts_every_networks_drawing_of_every_digit_side_by_side(client):
+    networks = client.predict(api_name="/exhibit")
+    assert [n["model"] for n in networks] == [m for m in models.NAMES if m in SHIPPED]
+    for n in networks:
+        check_cells(n["dreams"])
+        assert n["method"] == ("drawn" if n["model"] in models.GENERATIVE else "grown") and n["label"]
+    drawn = next(n for n in networks if n["model"] == "vae_bayes")
+    assert drawn["dreams"] == client.predict("vae_bayes", False, api_name="/dream")["dreams"]
+
+
+def test_unknown_network_for_dream_is_a_clear_error(client):
+    with pytest.raises(AppError, match="'resnet'.* not in the list of choices"):
+        client.predict("resnet", False, api_name="/dream")
+
+
 def test_fool_it_changes_the_drawing_into_the_chosen_digit(server):
     client = server.client()  # its own session: /fool changes the session's current drawing
     with pytest.raises(AppError, match="draw a digit first"):
@@ -280,3 +337,15 @@ def test_fool_it_changes_the_drawing_into_the_chosen_digit(server):
     assert 0 < result["pixels_changed"] <= 784 and 0 < result["l2"] < 10
     changed = [a - b for a, b in zip(result["image"], result["original"], strict=True)]
     assert changed == result["difference"]
+
+
+def test_fool_it_works_on_the_network_that_draws(server):
+    """The same attack on vae_bayes: its answer and confidence after, and the size of the change, as for the others."""
+    client = server.client()
+    client.predict(payload(PEN_DIGITS[7]), "vae_bayes", api_name="/draw")
+    result = client.predict("vae_bayes", 3, api_name="/fool")
+    assert result["model"] == "vae_bayes" and result["before"]["digit"] == 7
+    assert result["success"] is (result["after"]["digit"] == 3 and result["after"]["confidence"] >= 0.99)
+    assert result["after"]["verdict"] is not None and result["l2"] > 0 and result["pixels_changed"] > 0
+    diff = [a - b for a, b in zip(result["image"], result["original"], strict=True)]
+    assert result["l2"] == pytest.approx(sum(d * d for d in diff) ** 0.5 / 255, abs=1e-3)

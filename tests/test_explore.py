@@ -93,6 +93,40 @@ def test_dreams_as_the_page_gets_them(plain_cnn):
         assert d["verdict"]["not_a_digit"] is dream.prediction.not_a_digit and d["verdict"]["by"] == "mahalanobis"
 
 
+@pytest.fixture(scope="module")
+def drawer() -> Predictor:
+    return Predictor("vae_bayes", "cpu")
+
+
+def test_the_network_that_draws_draws_each_digit_seeded(drawer):
+    """explore.draw: per digit its typical drawing and seeded samples, judged by the network itself; the same
+    seed gives the same drawings, another seed other samples (the typical drawing has no randomness)."""
+    grid = explore.draw(drawer, seed=0)
+    assert grid.method == "drawn" and [d.digit for d in grid.dreams] == list(range(10))
+    for d in grid.dreams:
+        assert len(d.samples) == explore.SAMPLES and all(s.digit == d.digit for s in d.samples)
+        images = [d.image, *(s.image for s in d.samples)]
+        assert all(im.shape == (28, 28) and np.array_equal(im * 255, np.round(im * 255)) for im in images)
+        again = drawer.predict_arrays(images)
+        mine = [d.confidence, *(s.confidence for s in d.samples)]
+        assert mine == pytest.approx([p.probabilities[d.digit] for p in again], abs=1e-5)  # batches: last bits
+    same, other = explore.draw(drawer, seed=0), explore.draw(drawer, seed=1)
+    assert np.array_equal(_drawn(same), _drawn(grid))
+    assert np.array_equal(_images(other), _images(grid)) and not np.array_equal(_drawn(other), _drawn(grid))
+
+
+def _drawn(grid: explore.DreamGrid) -> np.ndarray:
+    return np.stack([s.image for d in grid.dreams for s in [d, *d.samples]])
+
+
+def test_drawings_of_a_network_that_draws_come_with_what_gradient_ascent_grows(drawer, predictors):
+    drawn, grown = explore.drawings(drawer)
+    assert (drawn.method, grown.method) == ("drawn", "grown") and grown.steps > 0
+    data = json.loads(json.dumps(views.drawings([drawn, grown])))
+    assert data["method"] == "drawn" and len(data["grown"]) == 10 and len(data["dreams"][3]["samples"]) == 4
+    assert [g.method for g in explore.drawings(predictors["cnn"])] == ["grown"]
+
+
 def test_dream_with_a_bare_model_has_no_verdict():
     grid = explore.dream(models.load("mlp"), seed=0)
     assert grid.min_confidence >= 0.999 and all(d.prediction.not_a_digit is None for d in grid.dreams)

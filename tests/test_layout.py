@@ -31,12 +31,12 @@ def test_the_app_builds_without_development_packages():
         import torch
         threads = torch.get_num_threads()
         import app
-        assert app.networks.names == ["mlp", "cnn", "cnn_oe"], app.networks.names
+        assert app.networks.names == ["mlp", "cnn", "cnn_oe", "vae_bayes"], app.networks.names
         assert torch.get_num_threads() == threads, "importing the app changed torch's thread count"
         print(sorted(app.demo.fns[i].api_name for i in app.demo.fns if app.demo.fns[i].api_name))
     """)
     assert r.returncode == 0, r.stderr
-    for api in ("classify", "draw", "upload", "switch_model"):
+    for api in ("classify", "draw", "upload", "switch_model", "dream", "fool", "exhibit"):
         assert f"'{api}'" in r.stdout
 
 
@@ -59,6 +59,7 @@ def test_importing_the_library_loads_no_network():
         import gc, torch
         threads = torch.get_num_threads()
         import digitnet.page, digitnet.views, digitnet.predict, digitnet.ood, digitnet.components, digitnet.__main__
+        import digitnet.generative, digitnet.explore
         from torch import nn
         assert not [o for o in gc.get_objects() if isinstance(o, nn.Module)], "a network was built at import time"
         assert torch.get_num_threads() == threads
