@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from digitnet import models
 from digitnet.device import pick_device
+from digitnet.generative import ClassVAE
 from digitnet.lab.data import load_mnist, to_float, train_val_split
 from digitnet.lab.recipes import RECIPES, Recipe
 from digitnet.ood import ood_path
@@ -71,6 +72,8 @@ def step(
     """One optimiser step on a prepared batch: the first len(yb) images are digits labelled yb (and, with `soft`,
     the teachers' probabilities for them), any after them outliers trained toward the uniform distribution.
     Returns the loss."""
+    if isinstance(model, ClassVAE):
+        return generative_step(model, opt, xb, yb, recipe)
     with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=recipe.bf16):
         logits = model(xb.contiguous(memory_format=fmt) if xb.dim() == 4 else xb).float()
     loss = F.cross_entropy(logits[: len(yb)], yb, label_smoothing=recipe.label_smoothing)
@@ -79,6 +82,19 @@ def step(
         loss = (1 - recipe.distill) * loss + recipe.distill * taught
     if len(xb) > len(yb):
         loss = loss + recipe.oe_weight * -F.log_softmax(logits[len(yb) :], 1).mean()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def generative_step(
+    model: ClassVAE, opt: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor, recipe: Recipe
+) -> torch.Tensor:
+    """One optimiser step of the generative classifier: -ELBO of the true digit + recipe.ce_weight x the
+    cross-entropy of Bayes' rule over the ten ELBOs, per pixel. Returns the loss."""
+    with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=recipe.bf16):
+        loss = model.loss(xb, yb, recipe.ce_weight)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -265,7 +281,12 @@ def run(
         meta["teachers"] = [{"file": str(p), "sha256": _sha256(p)} for p in teachers]
     out = Path(out) / f"{recipe.model}.safetensors"
     models.save(model.to(memory_format=torch.contiguous_format), out, meta)
-    if calibrate and not recipe.limit:
+    if calibrate and not recipe.limit and isinstance(model, ClassVAE):
+        from digitnet.lab.calibrate_generative import calibrate as fit_verdict
+
+        meta.update(fit_verdict(model, data.xval, data.yval, out))
+        models.write_record(out, meta)
+    elif calibrate and not recipe.limit:
         from digitnet.lab.calibrate import calibrate as fit_calibration
 
         meta.update(fit_calibration(model, data.xtr, data.ytr, data.xval, data.yval, out))
@@ -293,7 +314,7 @@ def _cpu_has_bf16() -> bool:
 # Recipe fields with a command-line flag (--batch-size sets batch_size, ...); the others only change in recipes.py.
 FLAGS = (
     "epochs", "batch_size", "lr", "seed", "limit", "label_smoothing", "stroke_share", "oe_weight", "width", "bf16",
-    "distill",
+    "distill", "ce_weight",
 )  # fmt: skip
 
 
@@ -334,6 +355,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--width", type=int, help="channels of the CNN's first layer")
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction, help="bfloat16 autocast while training")
     p.add_argument("--distill", type=float, help="weight of the teachers' probabilities in the digits' loss")
+    p.add_argument("--ce-weight", type=float, help="generative classifier: weight of Bayes' rule's cross-entropy")
     p.add_argument("--teachers", nargs="+", default=[], metavar="FILE", help="CNN weights files to distil from")
     p.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
     p.add_argument("--no-calibrate", action="store_true", help="skip fitting the out-of-distribution scores")

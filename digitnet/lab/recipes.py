@@ -15,7 +15,7 @@ from digitnet import models
 # The keys of the "hyperparameters" dict in the JSON written beside the weights, in that order.
 HYPERPARAMETERS = (
     "epochs", "batch_size", "lr", "optimizer", "schedule", "augment", "label_smoothing", "stroke_share", "seed",
-    "limit", "oe_weight", "width", "bf16", "distill",
+    "limit", "oe_weight", "width", "bf16", "distill", "ce_weight",
 )  # fmt: skip
 
 
@@ -43,6 +43,9 @@ class Recipe:
     # + distill x cross-entropy with the teachers' averaged probabilities on the same augmented batch. The
     # teachers are weights files given to train.py with --teachers; 0: labels only.
     distill: float = 0.0
+    # The generative classifier (architecture "class_vae", digitnet/generative.py) minimises -ELBO of the true
+    # digit + ce_weight x cross-entropy of Bayes' rule over its ten ELBOs (nats; 0: a purely generative fit).
+    ce_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("sgd", "adamw"):
@@ -54,6 +57,10 @@ class Recipe:
 
     def build(self) -> nn.Module:
         """A freshly initialised network of this recipe's architecture (and width)."""
+        if self.architecture == "class_vae":
+            from digitnet.generative import ClassVAE
+
+            return ClassVAE(self.width or 32)
         if self.width is not None:
             if self.architecture != "cnn":
                 raise ValueError(f"width applies to the cnn architecture, not {self.architecture!r}")
@@ -85,4 +92,8 @@ RECIPES = {
     # AVX512-BF16 or AMX. benchmarks.time_to_accuracy measures its time to 99.5% test (docs/benchmarks.md).
     "cnn_fast": Recipe("cnn_fast", "cnn", epochs=10, batch_size=256, lr=0.008, optimizer="adamw", augment=True,
                        schedule="onecycle", seed=1, label_smoothing=0.1, width=16, bf16=True),
+    # The generative classifier (issue 24): a class-conditional VAE whose ten ELBOs are its logits. No outliers,
+    # ever: its "not a digit" comes from its own model of digits (digitnet/lab/calibrate_generative.py).
+    "vae_bayes": Recipe("vae_bayes", "class_vae", epochs=8, batch_size=128, lr=0.002, optimizer="adamw",
+                        augment=True, schedule="onecycle", seed=1, bf16=True, ce_weight=10.0),
 }  # fmt: skip
