@@ -104,6 +104,10 @@ class ClassVAE(nn.Module):
         """The per-class scores log p(x | y) (as ELBOs, nats): N x 10."""
         return self.elbo(x)
 
+    def probabilities(self, x: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        """p(y | x) by Bayes' rule over the ten ELBOs (uniform prior), optionally at a calibrated temperature."""
+        return torch.softmax(self.elbo(x).float() / temperature, 1)
+
     @torch.no_grad()
     def sample(
         self, digit: int, n: int, seed: int = 0, spread: float = SPREAD, sharpness: float = SHARPNESS
