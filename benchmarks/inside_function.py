@@ -57,7 +57,9 @@ def main() -> None:
         "pad drawing -> 28x28 (render + preprocess)": lambda: to_input(drawing),
         "live update (strokes -> the selected network's answer)": lambda: h.live(drawing | {"model": "cnn"}),
         "live update, cnn_oe": lambda: h.live(drawing | {"model": "cnn_oe"}),
+        "live update, vae_bayes": lambda: h.live(drawing | {"model": "vae_bayes"}),
         "app handler, /draw (strokes -> every network -> views' data)": lambda: h.draw(drawing, "cnn"),
+        "app handler, /draw, vae_bayes selected (its saliency)": lambda: h.draw(drawing, "vae_bayes"),
         "app handler, /upload (file -> every network -> views' data)": lambda: h.show(path, "cnn"),
     }
     print("| stage | median ms | p95 ms | p99 ms |\n|---|---|---|---|")

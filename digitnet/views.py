@@ -190,7 +190,7 @@ const grey = (levels) => levels.map((g) => `${g},${g},${g}`);
 const sure = (c) => c >= 0.9999 ? "&ge;99.99" : (100 * c).toFixed(1);
 const sample = (s) => `<figure class="dn-sample${s.verdict && s.verdict.not_a_digit ? " flagged" : ""}"
   data-digit="${s.digit}" data-confidence="${s.confidence}">${grid(grey(s.input), "tiny")}
-  <figcaption>${sure(s.confidence)}%</figcaption></figure>`;
+  <figcaption>${Math.round(100 * s.confidence)}%</figcaption></figure>`;
 const dreamCell = (d) => `<figure class="dn-dream" data-digit="${d.digit}" data-confidence="${d.confidence}">
   ${grid(grey(d.input), "small")}<figcaption><b>${d.digit}</b>: ${sure(d.confidence)}% sure
   ${pill({verdict: d.verdict})}</figcaption>${d.samples ? `<div class="dn-samples">${d.samples.map(sample)
