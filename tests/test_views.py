@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from digitnet import ood, views
+from digitnet import generative, ood, views
 from digitnet.page import example_files
 from digitnet.predict import Analysis, Networks, Prediction
 from digitnet.preprocess import preprocess
@@ -59,6 +59,24 @@ def test_the_side_that_counts_as_not_a_digit_is_the_calibrations_rule_even_at_th
     assert views.verdict(pred)["side"] == ("below" if ood.HIGHER_IS_DIGIT[score] else "above")
 
 
+@pytest.mark.parametrize("score", generative.SCORES)
+def test_the_generative_networks_verdict_names_its_own_rules_side(score):
+    """vae_bayes's scores (digitnet/generative.py) in plain words, the side from its calibration's rule."""
+    cal = generative.GenerativeCalibration(1.0, score, 0.5)
+    flagged = bool(cal.flags({score: torch.tensor([0.5])})[0])
+    pred = prediction(PROBS, not_a_digit=flagged, scores={score: 0.5}, verdict_by=score, threshold=0.5)
+    v = views.verdict(pred)
+    assert flagged is False and v["side"] == ("below" if generative.HIGHER_IS_DIGIT[score] else "above")
+    assert v["words"] == views.SCORE_WORDS[score]
+
+
+def test_the_templates_name_what_the_explore_tests_look_for():
+    """Drawn cells carry their samples; the exhibit renders one row per network and ten cells each."""
+    assert 'class="dn-sample' in views.DREAMS and "data-method" in views.DREAMS and "grown" in views.DREAMS
+    assert 'class="dn-exhibit-row"' in views.EXHIBIT and "dreamCell" in views.EXHIBIT
+    assert "{{" not in views.DREAMS + views.EXHIBIT  # Handlebars runs first: no mustaches
+
+
 def test_what_the_network_sees_is_the_input_and_the_saliency():
     image = np.zeros((28, 28), np.float32)
     image[5:20, 12:15] = 1.0
@@ -80,6 +98,18 @@ def test_the_comparison_shows_every_network_on_a_real_non_digit():
     assert answer == compare[1] and answer["verdict"]["not_a_digit"] is True
     assert compare[0]["confidence"] > 0.5  # the plain CNN is sure of a digit for a letter
     assert seen["saliency"] is not None and len(seen["input"]) == 784
+
+
+def test_the_network_that_draws_in_the_comparison_with_its_saliency():
+    """vae_bayes selected on a real MNIST test digit: its answer, its verdict passes it, and its saliency (input x
+    gradient through its ten evidence bounds) is a map of the ink, not empty."""
+    networks = Networks.load(["cnn", "vae_bayes"], device="cpu")
+    seven = next(p for p in example_files() if "digit_7" in p)
+    answer, seen, compare = views.render(networks.analyse(preprocess(seven), "vae_bayes"), "vae_bayes")
+    assert [a["model"] for a in compare] == ["cnn", "vae_bayes"] and answer == compare[1]
+    assert answer["digit"] == 7 and answer["verdict"]["not_a_digit"] is False and answer["verdict"]["words"]
+    sal = np.array(seen["saliency"])
+    assert np.abs(sal).max() == 100 and not sal[np.array(seen["input"]) == 0].any()  # only where there is ink
 
 
 def test_the_templates_name_what_the_browser_tests_look_for():
