@@ -45,9 +45,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from digitnet.lab.calibrate import calibrate_shipped
+    if args.model in models.GENERATIVE:  # its verdict comes from its own scores (digitnet/generative.py)
+        from digitnet.lab import calibrate_generative
 
-    s = calibrate_shipped(args.model, args.data_dir, args.device)
+        s = calibrate_generative.calibrate_shipped(args.model, args.data_dir)
+    else:
+        from digitnet.lab import calibrate
+
+        s = calibrate.calibrate_shipped(args.model, args.data_dir, args.device)
     path = ood.ood_path(models.weights_path(args.model))
     print(
         f"{args.model}: temperature {s['temperature']:.3f}; verdict by {s['score']} at {s['threshold']:.4g} "
@@ -71,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     ca = sub.add_parser("calibrate", help="fit temperature, feature density and the not-a-digit threshold")
     ca.add_argument("--data-dir", help="MNIST folder (default: $DIGITNET_DATA, else ./data)")
     for q in (pr, ev, ca):
-        q.add_argument("--model", default="cnn", choices=list(models.ARCHITECTURES if q is ca else models.NAMES))
+        q.add_argument("--model", default="cnn", choices=list(models.NAMES))
         q.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
     args = p.parse_args(argv)
     try:
