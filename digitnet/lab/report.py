@@ -288,7 +288,7 @@ def plot_doodles(path: Path, per_kind: int = 4, seed: int = 7) -> None:
     for g, kinds in enumerate(groups):
         for r, kind in enumerate(kinds):
             rng = np.random.default_rng([seed, r, g])
-            seen = doodle_images(kind, per_kind, seed=seed)
+            seen = doodle_images(kind, per_kind, seed=seed).numpy()
             row = axes[r, 2 * per_kind * g : 2 * per_kind * (g + 1)]
             for c in range(per_kind):
                 row[c].imshow(255 - render(*doodle_strokes(kind, rng)), cmap="gray", vmin=0, vmax=255)
