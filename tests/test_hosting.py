@@ -21,7 +21,7 @@ from huggingface_hub import metadata_load
 
 from digitnet.lab.replicas import wait_for_port
 from digitnet.lab.serving import free_port
-from digitnet.models import ARCHITECTURES
+from digitnet.models import NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -83,7 +83,7 @@ def test_app_file_exists_and_is_uploaded(meta, uploaded):
 
 def test_upload_set_holds_every_file_the_app_needs(uploaded):
     package = {p.relative_to(ROOT).as_posix() for p in (ROOT / "digitnet").glob("*.py")}
-    weights = {f"weights/{m}{ext}" for m in ARCHITECTURES for ext in (".safetensors", ".json", ".ood.safetensors")}
+    weights = {f"weights/{m}{ext}" for m in NAMES for ext in (".safetensors", ".json", ".ood.safetensors")}
     examples = {p.relative_to(ROOT).as_posix() for p in (ROOT / "examples").glob("*.png")}
     assert len(examples) >= 8
     needed = {"app.py", "README.md", "requirements.txt"} | package | weights | examples
