@@ -9,9 +9,10 @@ A drawing of digit d passes when
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
+from torch import nn
 
 from digitnet import models
 from digitnet.lab.data import load_mnist, to_float, train_val_split
@@ -34,6 +35,7 @@ class DrawingCheck:
     train: torch.Tensor  # float N x 784
     low: float
     high: float
+    readers: list[nn.Module] = field(default_factory=lambda: [models.load(name) for name in READERS])
 
     @classmethod
     def fit(cls, data_dir: str | None = None) -> DrawingCheck:
@@ -48,7 +50,7 @@ class DrawingCheck:
         """True for each drawing (N x 28 x 28 or N x 1 x 28 x 28 in [0, 1]) that passes as its digit."""
         x = drawings.reshape(len(drawings), 1, 28, 28).float()
         read = torch.ones(len(x), dtype=torch.bool)
-        for name in READERS:
-            read &= models.load(name)(x).argmax(1) == digits
+        for reader in self.readers:
+            read &= reader(x).argmax(1) == digits
         d = nearest_l2(x, self.train)
         return read & (d >= self.low) & (d <= self.high)
