@@ -294,10 +294,19 @@ def run(
     elif ood_path(out).is_file():
         print(
             f"note: {ood_path(out)} was fitted on the previous weights; the app refuses to start with it until "
-            f"`python -m digitnet calibrate --model {recipe.model}` re-creates it"
+            f"`{calibrate_command(model, recipe.model)}` re-creates it"
         )
     print(f"{recipe.model}: test accuracy {test_acc:.2%}, {train_seconds:.0f}s training on {device}; wrote {out}")
     return meta
+
+
+def calibrate_command(model: nn.Module, name: str) -> str:
+    """The command that re-fits a trained network's calibration (the generative classifier has its own)."""
+    if isinstance(model, ClassVAE):
+        from digitnet.generative import calibrate_command as generative_command
+
+        return generative_command(name)
+    return f"python -m digitnet calibrate --model {name}"
 
 
 def _sha256(path: str | Path) -> str:
