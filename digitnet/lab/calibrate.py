@@ -99,7 +99,6 @@ def redrawn(x: torch.Tensor) -> torch.Tensor:
     return to_float(stroke_digits(x.squeeze(1).mul(255).round().to(torch.uint8), seed=STROKE_SEED))
 
 
-
 # --- calibration: fit, choose, store ----------------------------------------------------------------------
 
 
