@@ -99,7 +99,8 @@ def test_a_section_name_is_one_word():
 ROOT = Path(__file__).resolve().parents[1]
 README, DOCS = ROOT / "README.md", ROOT / "docs"
 OVERCONFIDENCE, BENCHMARKS = DOCS / "overconfidence.md", DOCS / "benchmarks.md"
-MODELS = ("mlp", "cnn", "cnn_oe")
+MODELS = ("mlp", "cnn", "cnn_oe", "vae_bayes")
+BENCHMARKED = ("mlp", "cnn", "cnn_oe")  # the networks docs/benchmarks.md's tables list
 
 
 def record(name: str) -> dict:
@@ -138,6 +139,7 @@ def report() -> dict[str, list[list[str]]]:
     tables = parse_tables(read_section(OVERCONFIDENCE, "report"))
     tables["dreams"] = parse_tables(read_section(OVERCONFIDENCE, "dreams"))[""]
     tables["fooling"] = parse_tables(read_section(OVERCONFIDENCE, "fooling"))[""]
+    tables["drawings"] = parse_tables(read_section(OVERCONFIDENCE, "drawings"))[""]
     return tables
 
 
@@ -209,6 +211,42 @@ def fooling(model: str, column: str) -> str:
     return cell(report()["fooling"], model, column)
 
 
+def drawings(drawn_by: str, how: str, column: str) -> str:
+    """A cell of the report's drawings table, the row of `drawn_by` whose "how" starts with `how`."""
+    table = report()["drawings"]
+    (row,) = [r for r in table[1:] if r[0] == drawn_by and r[1].startswith(how)]
+    return row[table[0].index(column)]
+
+
+def passed(drawn_by: str, how: str) -> tuple[str, str]:
+    """How many drawings pass the drawing check, and of how many: ("79", "80")."""
+    return tuple(drawings(drawn_by, how, "passes the drawing check").split("/"))
+
+
+def grown_passing() -> tuple[str, str]:
+    """How many of every network's inputs grown by gradient ascent pass the drawing check ("None" for none), of how
+    many."""
+    rows = [r for r in report()["drawings"][1:] if r[1].startswith("gradient ascent")]
+    k, n = (sum(int(r[2].split("/")[i]) for r in rows) for i in (0, 1))
+    return "None" if k == 0 else str(k), str(n)
+
+
+def family_extremes(model: str) -> tuple[str, ...]:
+    """The share of the held-out family the verdict flags least, that family, then the most flagged and its name."""
+    table = report()["The verdict"]
+    col = [c.split(" (")[0] for c in table[0]].index(model)
+    fams = sorted(((num(r[col]), r[0]) for r in table[2:] if "(train)" not in r[0]), key=lambda t: t[0])
+    (low, low_f), (high, high_f) = fams[0], fams[-1]
+    return f"{low:.1f}%", low_f, f"{high:.1f}%", high_f
+
+
+def within_a_point(model: str, of: str) -> str:
+    """Whether ("yes"/"no") `model` reads both kinds of straight-stroke digits within 1 point of `of`, else "no"."""
+    close = all(num(drawn(model, w)[0]) >= num(drawn(of, w)[0]) - 1.0
+                for w in ("MNIST test digits re-drawn", "hand-drawn polylines"))  # fmt: skip
+    return "yes" if close else "no"
+
+
 def explored(section: str, model: str, column: str) -> str:
     """A cell of benchmarks.explore_speed's generated tables in docs/benchmarks.md."""
     return cell(parse_tables(read_section(BENCHMARKS, section))[""], model, column)
@@ -236,14 +274,25 @@ CHECKS = [
      lambda: (str(record("cnn_oe")["hyperparameters"]["oe_weight"]),
               {0.25: "quarter", 0.5: "half"}.get(record("cnn_oe")["hyperparameters"]["stroke_share"], "?"),
               str(record("cnn_oe")["hyperparameters"]["epochs"]))),
-    (README, r"`cnn_oe` was trained with `--threads (\d)`, the others with (\d)",
-     lambda: (str(record("cnn_oe")["cpu_threads"]), str(record("cnn")["cpu_threads"]))),
+    (README, r"`cnn_oe` and `vae_bayes` were trained with `--threads (\d)`, the others with (\d)",
+     lambda: (str(record("cnn_oe")["cpu_threads"]) if record("cnn_oe")["cpu_threads"] == record("vae_bayes")[
+              "cpu_threads"] else "not the same", str(record("cnn")["cpu_threads"]))),
+    (README, r"^\| `vae_bayes` \|.*-ELBO plus (\d+) x the cross-entropy of Bayes' rule, AdamW with a one-cycle "
+             r"schedule, (\d+) epochs, (bfloat16) autocast",
+     lambda: (f"{record('vae_bayes')['hyperparameters']['ce_weight']:g}",
+              str(record("vae_bayes")["hyperparameters"]["epochs"]),
+              "bfloat16" if record("vae_bayes")["hyperparameters"]["bf16"] else "no bf16")),
     (README, r"\(35,674 against ([\d,]+)\)", lambda: (f"{record('cnn')['parameters']:,}",)),
     # README: the "in short" table and the prose, against the report
     *[(README, rf"^\| `{m}` \| ([\d.]+) \| ([\d.]+) / ([\d.]+%) \(.*\) \| ([\d.]+%) \| ([\d.]+%) \|$",
        lambda m=m: (summary(m, "mean top conf, held-out"), f"{num(summary(m, 'worst AUROC, held-out')):.3f}",
                     summary(m, "worst FPR95, held-out"), f"{num(summary(m, 'test digits flagged')):.1f}%",
                     drawn(m, "hand-drawn polylines")[1])) for m in MODELS],
+    (README, r"`vae_bayes` was never shown a non-digit: [\s\S]*? It flags ([\d.]+%) of MNIST test digits and from "
+             r"([\d.]+%) \(`(\w+)`\) to ([\d.]+%) \(`([\w.]+)`\) of the held-out families",
+     lambda: (summary("vae_bayes", "test digits flagged"), *family_extremes("vae_bayes"))),
+    (README, r"the app shows Bayes' rule at the temperature fitted on validation digits \(T = ([\d.]+)\)",
+     lambda: (summary("vae_bayes", "T"),)),
     (README, r"`cnn_oe` flags (\d+)% of them, the plain `cnn` (\d+)%",
      lambda: tuple(f"{num(verdict('pen_letters', m)):.0f}" for m in ("cnn_oe", "cnn"))),
     (README, r"its own verdict flags only (\d+) of the ten, where the plain `cnn`'s flags all (\w+)",
@@ -277,6 +326,64 @@ CHECKS = [
                      r"([\d.]+%), (\w+) ([\d.]+%)\) \| yes \(the family; (\w+) kinds below 95%\) \|",
      lambda: (f"{min(kinds('cnn_oe').values()):g}", *lowest_kinds("cnn_oe", 4),
               ["none", "one", "two", "three", "four", "five"][sum(v < 95 for v in kinds("cnn_oe").values())])),
+    (OVERCONFIDENCE, r"which the network itself never sees: `(\w+)`, which caught ([\d.]+%) of them "
+                     r"\(`elbo` ([\d.]+%), `msp` ([\d.]+%)\)",
+     lambda: (record("vae_bayes")["ood"]["score"],
+              *(pct(record("vae_bayes")["ood"]["selection"]["scores"][k]["caught"])
+                for k in (record("vae_bayes")["ood"]["score"], "elbo", "msp")))),
+    # docs/overconfidence.md: vae_bayes's targets (issue 24)
+    (OVERCONFIDENCE, r"\| `vae_bayes` MNIST test accuracy >= 99.0% .* \| ([\d.]+%) \(([\d,]+) of 10,000; "
+                     r"`cnn` ([\d.]+%)\)",
+     lambda: (pct(record("vae_bayes")["test_accuracy"]), f"{round(record('vae_bayes')['test_accuracy'] * 10_000):,}",
+              pct(record("cnn")["test_accuracy"]))),
+    (OVERCONFIDENCE, r"flags >= 95% of every held-out family \(issue 24\) \| worst ([\d.]+%) \((\w+)\), best ([\d.]+%) "
+                     r"\(([\w.]+)\) \| no \|",
+     lambda: family_extremes("vae_bayes")),
+    (OVERCONFIDENCE, r"AUROC / FPR95 of its verdict score \(`(\w+)`\), beside `cnn_oe`'s \(issue 24\) \| "
+                     r"worst ([\d.]+) / ([\d.]+%); `cnn_oe` ([\d.]+) / ([\d.]+%) \|",
+     lambda: (summary("vae_bayes", "verdict score"),
+              *(summary(m, c) for m in ("vae_bayes", "cnn_oe") for c in ("worst AUROC, held-out",
+                                                                         "worst FPR95, held-out")))),
+    (OVERCONFIDENCE, r"`vae_bayes` at most 2% of MNIST test digits flagged \(issue 24\) \| ([\d.]+%) \| yes \|",
+     lambda: (summary("vae_bayes", "test digits flagged"),)),
+    (OVERCONFIDENCE, r"`vae_bayes` at most 5% of digits re-drawn .* \| ([\d.]+%) of the 1,000 re-drawn MNIST test "
+                     r"digits, ([\d.]+%) of the 200 polylines drawn by hand \| yes \|",
+     lambda: (drawn("vae_bayes", "MNIST test digits re-drawn")[1], drawn("vae_bayes", "hand-drawn polylines")[1])),
+    (OVERCONFIDENCE, r"within 1 point of `cnn` \(issue 24\) \| ([\d.]+%) of the re-drawn \(`cnn` ([\d.]+%)\); "
+                     r"([\d.]+%) of the polylines \(`cnn` ([\d.]+%)\) \| (\w+) \|",
+     lambda: (*(drawn(m, w)[0] for w in ("MNIST test digits re-drawn", "hand-drawn polylines") for m in
+                ("vae_bayes", "cnn")), within_a_point("vae_bayes", "cnn"))),
+    (OVERCONFIDENCE, r"\| its typical drawing: (\d+) of 10 digits; samples: (\d+) of (\d+), most of each digit's for "
+                     r"(\d+) of 10 \|",
+     lambda: (passed("vae_bayes", "its typical")[0], *passed("vae_bayes", "drawn from"),
+              drawings("vae_bayes", "drawn from", "digits drawn (most pass)").split("/")[0])),
+    (OVERCONFIDENCE, r"takes >= 3x the plain `cnn`'s median L2 \(issue 24\) \| ([\d.]+)x \(median L2 ([\d.]+) against "
+                     r"([\d.]+)\) \| no \|",
+     lambda: (fooling("vae_bayes", "median L2 / cnn's"), fooling("vae_bayes", "median L2"),
+              fooling("cnn", "median L2"))),
+    # docs/overconfidence.md: vae_bayes's drawings and fooling
+    (OVERCONFIDENCE, r"its typical drawing passes the check for (\d+) of the 10 digits, and (\d+) of its (\d+) samples "
+                     r"pass \(it gives the digit meant at least ([\d.]+%) itself, and its own verdict flags (\d+) of "
+                     r"them\)\. (\w+) of the (\d+) inputs grown by gradient ascent passes",
+     lambda: (passed("vae_bayes", "its typical")[0], *passed("vae_bayes", "drawn from"),
+              drawings("vae_bayes", "drawn from", "lowest own confidence"),
+              drawings("vae_bayes", "drawn from", "flagged by own verdict").split("/")[0], *grown_passing())),
+    (OVERCONFIDENCE, r"its Bayes' rule too is at least ([\d.]+%) sure of noise \(plain grid\), but its own verdict, "
+                     r"from the same model of digits, flags (\d+) of those (\d+)\.",
+     lambda: (dreams("vae_bayes", "lowest confidence"), *dreams("vae_bayes", "flagged by vae_bayes").split("/"))),
+    (OVERCONFIDENCE, r"`vae_bayes` is fooled too \((\d+) of 50, at 99% of its Bayes' rule at T = ([\d.]+)\), with a "
+                     r"median L2 of ([\d.]+): ([\d.]+) times the plain `cnn`'s ([\d.]+), where",
+     lambda: (fooling("vae_bayes", "fooled (>= 99%)").split("/")[0], summary("vae_bayes", "T"),
+              fooling("vae_bayes", "median L2"), fooling("vae_bayes", "median L2 / cnn's"),
+              fooling("cnn", "median L2"))),
+    (OVERCONFIDENCE, r"Its own verdict flags (\d+) of the (\d+) fooled images \((\d+) of the 50 originals\), and the "
+                     r"drawing check reads (\d+) of them as the new digit: [\s\S]*? what it leaves is, for (\d+) of "
+                     r"(\d+), an",
+     lambda: (fooling("vae_bayes", "flagged by vae_bayes").split("/")[0],
+              fooling("vae_bayes", "fooled (>= 99%)").split("/")[0],
+              fooling("vae_bayes", "originals flagged by own verdict").split("/")[0],
+              fooling("vae_bayes", "drawing check reads the new digit").split("/")[0],
+              *fooling("vae_bayes", "flagged by vae_bayes").split("/"))),
     # docs/overconfidence.md: the prose
     (OVERCONFIDENCE, r"it flags every training kind (\d+)% of the time and the held-out kinds ([\d.]+)-100%: arrows "
                      r"([\d.]+%), lightning bolts ([\d.]+%), umbrellas ([\d.]+%), the other seven kinds at least "
@@ -335,9 +442,9 @@ CHECKS = [
     # docs/benchmarks.md: the shipped weights and the networks' table
     *[(BENCHMARKS, rf"^\| `{m}` \| ([\d.]+%) \| ([\d.]+%) \| ([\d,]+) s",
        lambda m=m: (pct(record(m)["test_accuracy"]), pct(record(m)["val_accuracy"]),
-                    f"{record(m)['train_seconds']:,.0f}")) for m in MODELS],
+                    f"{record(m)['train_seconds']:,.0f}")) for m in BENCHMARKED],
     *[(BENCHMARKS, rf"^\| `{m}` \| ([\d,]+) \| [\d.]+ ms", lambda m=m: (f"{record(m)['parameters']:,}",))
-      for m in MODELS],
+      for m in BENCHMARKED],
     (BENCHMARKS, r"one grid or one fooling attempt at most 2 s on these 2 cores: met in CPU time "
                  r"\(at most ([\d.]+) s,",
      lambda: (explore_cpu_max(),)),
