@@ -33,7 +33,7 @@ from digitnet.device import pick_device
 from digitnet.generative import ClassVAE
 from digitnet.lab.data import load_mnist, to_float, train_val_split
 from digitnet.lab.recipes import RECIPES, Recipe
-from digitnet.ood import ood_path
+from digitnet.ood import calibrate_command, ood_path
 
 
 def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -294,19 +294,10 @@ def run(
     elif ood_path(out).is_file():
         print(
             f"note: {ood_path(out)} was fitted on the previous weights; the app refuses to start with it until "
-            f"`{calibrate_command(model, recipe.model)}` re-creates it"
+            f"`{calibrate_command(recipe.model)}` re-creates it"
         )
     print(f"{recipe.model}: test accuracy {test_acc:.2%}, {train_seconds:.0f}s training on {device}; wrote {out}")
     return meta
-
-
-def calibrate_command(model: nn.Module, name: str) -> str:
-    """The command that re-fits a trained network's calibration (the generative classifier has its own)."""
-    if isinstance(model, ClassVAE):
-        from digitnet.generative import calibrate_command as generative_command
-
-        return generative_command(name)
-    return f"python -m digitnet calibrate --model {name}"
 
 
 def _sha256(path: str | Path) -> str:

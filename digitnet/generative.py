@@ -27,12 +27,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from safetensors import SafetensorError, safe_open
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
 from digitnet import models
-from digitnet.ood import CalibrationError, ood_path, weights_digest
+from digitnet.ood import read_calibration
 
 PIXELS = 28 * 28
 LATENT = 16
@@ -209,27 +209,11 @@ def load(name: str, device: torch.device | str = "cpu", weights_dir: str | Path 
     return model.to(device).eval()
 
 
-def calibrate_command(name: str) -> str:
-    return f"python -m digitnet.lab.calibrate_generative --model {name}"
-
-
 def load_calibration(name: str, weights_dir: str | Path | None = None) -> GenerativeCalibration | None:
     """The stored verdict calibration of `name` (None when it has none); one fitted on other weights, or
     unreadable, is a CalibrationError naming the file and the fix, as for the other networks."""
-    weights = models.weights_path(name, weights_dir)
-    path = ood_path(weights)
-    if not path.is_file():
-        return None
-    fix = f"recreate it with: {calibrate_command(name)}"
-    try:
-        with safe_open(str(path), "pt") as f:
-            meta = f.metadata() or {}
-        cal = GenerativeCalibration(float(load_file(str(path))["temperature"][0]), meta["score"],
-                                    float(meta["threshold"]))  # fmt: skip
-    except (SafetensorError, OSError, KeyError, ValueError, IndexError) as e:
-        raise CalibrationError(f"calibration file {path} is corrupt or incomplete ({e!r}); {fix}") from e
-    if meta.get("weights_sha256") != weights_digest(weights):
-        raise CalibrationError(f"calibration file {path} was fitted on other weights than {weights}; {fix}")
-    if cal.score not in HIGHER_IS_DIGIT:
-        raise CalibrationError(f"calibration file {path} names an unknown score {cal.score!r}; {fix}")
-    return cal
+
+    def build(t: dict[str, torch.Tensor], meta: dict[str, str]) -> GenerativeCalibration:
+        return GenerativeCalibration(float(t["temperature"][0]), meta["score"], float(meta["threshold"]))
+
+    return read_calibration(name, build, HIGHER_IS_DIGIT, weights_dir)

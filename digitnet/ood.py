@@ -18,8 +18,10 @@ no pickle). This module only reads it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import numpy as np
 import torch
@@ -27,6 +29,13 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 
 from digitnet import models
+
+
+class _Scored(Protocol):
+    score: str
+
+
+C = TypeVar("C", bound=_Scored)
 
 SCORES = ("msp", "msp_t", "entropy", "energy", "mahalanobis")
 HIGHER_IS_DIGIT = {"msp": True, "msp_t": True, "entropy": False, "energy": False, "mahalanobis": False}
@@ -97,6 +106,23 @@ def load_calibration(name: str, weights_dir: str | Path | None = None) -> Calibr
     that re-creates it), never a verdict that silently vanishes or a threshold applied to a network it was not
     fitted on.
     """
+
+    def build(t: dict[str, torch.Tensor], meta: dict[str, str]) -> Calibration:
+        threshold = float(meta["threshold"])
+        return Calibration(float(t["temperature"][0]), t["means"], t["precision"], meta["score"], threshold)
+
+    return read_calibration(name, build, HIGHER_IS_DIGIT, weights_dir)
+
+
+def read_calibration(
+    name: str,
+    build: Callable[[dict[str, torch.Tensor], dict[str, str]], C],
+    known_scores: Container[str],
+    weights_dir: str | Path | None = None,
+) -> C | None:
+    """The calibration file beside `name`'s weights, built by `build(tensors, metadata)` (None when there is none);
+    a file that cannot be read, was fitted on other weights or names a score not in `known_scores` is a
+    CalibrationError naming the file and the command that re-creates it."""
     weights = models.weights_path(name, weights_dir)
     path = ood_path(weights)
     if not path.is_file():
@@ -105,13 +131,11 @@ def load_calibration(name: str, weights_dir: str | Path | None = None) -> Calibr
     try:
         with safe_open(str(path), "pt") as f:
             meta = f.metadata() or {}
-        tensors = load_file(str(path))
-        cal = Calibration(float(tensors["temperature"][0]), tensors["means"], tensors["precision"],
-                          meta["score"], float(meta["threshold"]))  # fmt: skip
+        cal = build(load_file(str(path)), meta)
     except (SafetensorError, OSError, KeyError, ValueError, IndexError) as e:
         raise CalibrationError(f"calibration file {path} is corrupt or incomplete ({e!r}); {fix}") from e
     if meta.get("weights_sha256") != weights_digest(weights):
         raise CalibrationError(f"calibration file {path} was fitted on other weights than {weights}; {fix}")
-    if cal.score not in HIGHER_IS_DIGIT:
+    if cal.score not in known_scores:
         raise CalibrationError(f"calibration file {path} names an unknown score {cal.score!r}; {fix}")
     return cal

@@ -109,4 +109,4 @@ def test_a_stale_generative_calibration_stops_predict(tmp_path, digit_files):
     assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr, r.stderr
     assert r.stderr == (f"error: calibration file {stale} was fitted on other weights than "
                         f"{tmp_path / 'vae_bayes.safetensors'}; recreate it with: python -m "
-                        "digitnet.lab.calibrate_generative --model vae_bayes\n")  # fmt: skip
+                        "digitnet calibrate --model vae_bayes\n")  # fmt: skip

@@ -88,7 +88,7 @@ def test_calibration_belongs_to_the_weights(tmp_path):
         shutil.copy(models.WEIGHTS_DIR / f"{NAME}{suffix}", tmp_path / f"{NAME}{suffix}")
     data = (tmp_path / f"{NAME}.safetensors").read_bytes()
     (tmp_path / f"{NAME}.safetensors").write_bytes(data[:-4] + bytes(4))  # other weights, same size
-    with pytest.raises(CalibrationError, match=f"fitted on other weights.*calibrate_generative --model {NAME}"):
+    with pytest.raises(CalibrationError, match=f"fitted on other weights.*python -m digitnet calibrate --model {NAME}"):
         generative.load_calibration(NAME, tmp_path)
 
 
