@@ -14,7 +14,8 @@ request (the connections under them are bounded by digitnet/server.py):
   drawing at the pad's limit of 5,000 points is about 60 KB), an upload at most the upload limit plus
   MULTIPART_SLACK; checked against the declared Content-Length before anything is read, then counted as it
   arrives. A body must keep arriving (no gap over BODY_IDLE_S) and be complete within BODY_DEADLINE_S, else 408.
-  All JSON bodies being read at once hold at most BUFFERED_TOTAL bytes (503 past it).
+  All JSON bodies being read at once hold at most BUFFERED_TOTAL bytes (503 past it), one client's at most
+  BUFFERED_PER_CLIENT (429).
 - **JSON shape**: at most MAX_DEPTH levels of nesting; every file value must carry Gradio's "meta" marker and
   name a file uploaded to this server (no http(s) or `data:` URLs); the page never sends either.
 - **Open requests**: each client at most REQUESTS_PER_CLIENT requests at once, of which at most
@@ -40,6 +41,7 @@ request (the connections under them are bounded by digitnet/server.py):
 from __future__ import annotations
 
 import asyncio
+import collections
 import ctypes
 import ipaddress
 import json
@@ -89,6 +91,7 @@ class Limits:
     body_idle_s: float = 10.0  # BODY_IDLE_S
     body_deadline_s: float = 120.0  # BODY_DEADLINE_S: 5 MB at 400 kbit/s
     buffered_total: int = 64 * 2**20  # BUFFERED_TOTAL
+    buffered_per_client: int = 4 * 2**20  # BUFFERED_PER_CLIENT: 16 bodies at the JSON limit
     unread_ttl: float = 300.0  # UNREAD_TTL
     upload_progress_ttl: float = 60.0  # an upload's progress entry is dropped this long after the upload ends
 
@@ -254,6 +257,7 @@ class Guard:
         self.live = Open(lim.live_per_client)
         self.joining = Open(lim.per_client)  # events admitted, not yet in Gradio's queue
         self.buffered = 0  # bytes of JSON bodies being read, all clients
+        self.buffered_by: collections.Counter[str] = collections.Counter()  # the same, per client
         self.sessions = self._sessions()
 
     def _sessions(self) -> Sessions:
@@ -385,7 +389,7 @@ class Guard:
 
     async def _with_body(self, scope, receive, send, key: str, route: str | None, limit: int) -> None:
         """Read the whole body (bounded, with a deadline), check its JSON, then dispatch it."""
-        body = await self._read(receive, limit)
+        body = await self._read(receive, limit, key)
         parsed = None
         if _is_json(scope) and body:
             try:
@@ -432,7 +436,7 @@ class Guard:
         finally:
             ledger.give(key)
 
-    async def _read(self, receive, limit: int) -> bytes:
+    async def _read(self, receive, limit: int, key: str) -> bytes:
         """The whole body: 413 past `limit`, 408 past the deadline, 503 when all bodies being read hold too much."""
         chunks: list[bytes] = []
         timed = self._deadline(receive)
@@ -446,12 +450,19 @@ class Guard:
                     raise Refused(413, _too_large(limit, "json"))
                 if self.buffered + len(chunk) > self.limits.buffered_total:
                     raise Refused(503, "the server is reading too many requests at once; try again in a moment")
+                if self.buffered_by[key] + len(chunk) > self.limits.buffered_per_client:
+                    raise Refused(429, "this client is sending too many requests at once; send one at a time")
                 self.buffered += len(chunk)
+                self.buffered_by[key] += len(chunk)
                 chunks.append(chunk)
                 if not message.get("more_body", False):
                     break
         finally:
-            self.buffered -= sum(map(len, chunks))
+            held = sum(map(len, chunks))
+            self.buffered -= held
+            self.buffered_by[key] -= held
+            if self.buffered_by[key] <= 0:
+                del self.buffered_by[key]
         return b"".join(chunks)
 
     def _deadline(self, receive):
