@@ -69,20 +69,21 @@ def test_evaluate_prints_accuracy_and_confusion_matrix():
     assert any(line.startswith("time:") for line in out)
 
 
-def test_a_stale_calibration_is_one_error_line_not_a_missing_verdict(tmp_path, digit_files):
-    """cnn_oe's calibration replaced by mlp's: predict stops with the file and the command, exit status 2."""
+@pytest.mark.parametrize("name", ["cnn_oe", "vae_bayes"])
+def test_a_stale_calibration_is_one_error_line_not_a_missing_verdict(tmp_path, digit_files, name):
+    """A calibration replaced by mlp's: predict stops with the file and the command, exit status 2."""
     for f in models.WEIGHTS_DIR.iterdir():
         shutil.copy(f, tmp_path / f.name)
-    shutil.copy(tmp_path / "mlp.ood.safetensors", tmp_path / "cnn_oe.ood.safetensors")
+    shutil.copy(tmp_path / "mlp.ood.safetensors", tmp_path / f"{name}.ood.safetensors")
     code = (f"import sys, pathlib, digitnet.models as m; m.WEIGHTS_DIR = pathlib.Path({str(tmp_path)!r}); "
             "from digitnet.__main__ import main; sys.exit(main(sys.argv[1:]))")  # fmt: skip
-    args = ["predict", "--model", "cnn_oe", digit_files[0][0]]
+    args = ["predict", "--model", name, digit_files[0][0]]
     r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
-    stale = tmp_path / "cnn_oe.ood.safetensors"
+    stale = tmp_path / f"{name}.ood.safetensors"
     assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr, r.stderr
     assert r.stderr == (f"error: calibration file {stale} was fitted on other weights than "
-                        f"{tmp_path / 'cnn_oe.safetensors'}; recreate it with: python -m digitnet calibrate "
-                        "--model cnn_oe\n")  # fmt: skip
+                        f"{tmp_path / f'{name}.safetensors'}; recreate it with: python -m digitnet calibrate "
+                        f"--model {name}\n")  # fmt: skip
 
 
 def test_predict_with_the_generative_network(digit_files):
@@ -94,19 +95,3 @@ def test_predict_with_the_generative_network(digit_files):
         assert (obj["file"], obj["digit"], obj["not_a_digit"]) == (path, label, False)
         assert sum(obj["probabilities"]) == pytest.approx(1.0, abs=1e-4)
         assert set(obj["scores"]) == {"elbo", "excess", "elbo_png", "msp", "entropy"}
-
-
-def test_a_stale_generative_calibration_stops_predict(tmp_path, digit_files):
-    """vae_bayes's calibration replaced by mlp's: the same one error line, naming its own calibrate command."""
-    for f in models.WEIGHTS_DIR.iterdir():
-        shutil.copy(f, tmp_path / f.name)
-    shutil.copy(tmp_path / "mlp.ood.safetensors", tmp_path / "vae_bayes.ood.safetensors")
-    code = (f"import sys, pathlib, digitnet.models as m; m.WEIGHTS_DIR = pathlib.Path({str(tmp_path)!r}); "
-            "from digitnet.__main__ import main; sys.exit(main(sys.argv[1:]))")  # fmt: skip
-    args = ["predict", "--model", "vae_bayes", digit_files[0][0]]
-    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
-    stale = tmp_path / "vae_bayes.ood.safetensors"
-    assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr, r.stderr
-    assert r.stderr == (f"error: calibration file {stale} was fitted on other weights than "
-                        f"{tmp_path / 'vae_bayes.safetensors'}; recreate it with: python -m "
-                        "digitnet calibrate --model vae_bayes\n")  # fmt: skip
