@@ -36,6 +36,8 @@ request (the connections under them are bounded by digitnet/server.py):
   per call that nothing removes) answer 404; component_server answers 404 without reading the body when no
   component has server functions; upload progress ids are short and their entries dropped once read.
 - **Live predictions** (component_server, past the queue): at most LIVE_PER_CLIENT at once per client.
+- **Event rates**: events of a rated group (their concurrency_id, `Limits.event_rates`: the visitors' feedback)
+  at most so many per client per minute, 429 with a message past it.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from digitnet.internals import GradioInternals
-from digitnet.ledgers import Budget, Open, Sessions
+from digitnet.ledgers import Budget, Open, PerClientWindows, Sessions, clock
 
 MAX_JSON_BODY = 256 * 1024
 MULTIPART_SLACK = 64 * 1024
@@ -94,6 +96,7 @@ class Limits:
     buffered_per_client: int = 4 * 2**20  # BUFFERED_PER_CLIENT: 16 bodies at the JSON limit
     unread_ttl: float = 300.0  # UNREAD_TTL
     upload_progress_ttl: float = 60.0  # an upload's progress entry is dropped this long after the upload ends
+    event_rates: tuple[tuple[str, int], ...] = ()  # (concurrency_id, events per client per minute)
 
 
 def return_freed_memory(threshold: int = 2**20) -> bool:
@@ -259,6 +262,7 @@ class Guard:
         self.buffered = 0  # bytes of JSON bodies being read, all clients
         self.buffered_by: collections.Counter[str] = collections.Counter()  # the same, per client
         self.sessions = self._sessions()
+        self.rates = {group: (n, PerClientWindows(60, 1)) for group, n in lim.event_rates}
 
     def _sessions(self) -> Sessions:
         g = self.gradio
@@ -420,11 +424,25 @@ class Guard:
                 send, 429, f"this client already has {self.limits.per_client} requests waiting, running or with "
                 "results not yet read; send the next one when one of them has been answered", retry=True,
             )  # fmt: skip
+        if (why := self._rated(route, parsed, key)) is not None:
+            return await _reply(send, 429, why, retry=True)
         if isinstance(session, str):
             self.sessions.remember(session, key)
         elif route.startswith("call/"):  # Gradio makes the event's id its session: read it from the response
             send = self._event_id_to(send, key)
         await self._counted(self.joining, key, scope, replay, send, "too many requests at once from this client")
+
+    def _rated(self, route: str, body: Any, key: str) -> str | None:
+        """Why an event of a rated group is refused (the client sent its share this minute), or None (counted)."""
+        group = self.gradio.group(route, body) if self.rates and self.gradio else None
+        if group not in self.rates:
+            return None
+        per_minute, windows = self.rates[group]
+        now = clock()
+        if windows.total(key, now) >= per_minute:
+            return f"at most {per_minute} {group} requests a minute per client; try again in a minute"
+        windows.add(key, now, 1)
+        return None
 
     async def _counted(self, ledger: Open, key: str, scope, receive, send, refusal: str) -> None:
         """Pass the request on, counted in `ledger` under `key` until it is answered; 429 when `key` has its

@@ -46,6 +46,7 @@ class GradioInternals:
     upload_signals: dict  # upload progress: upload id -> event (made for any id a client asks about)
     server_fns: bool  # whether any component has server functions (component_server's only use)
     multipart_error: type  # the exception Gradio's upload parser cleans up after (deletes the partial files)
+    groups: dict  # an event's fn_index and api_name -> its concurrency_id (the guard's event rates)
 
     @classmethod
     def of(cls, blocks: gradio.Blocks) -> GradioInternals:
@@ -69,7 +70,15 @@ class GradioInternals:
                 _need(b, "server_fns", list, type(b).__name__) for b in components.values() if hasattr(b, "server_fns")
             ),
             multipart_error=error,
+            groups=_groups(_need(blocks, "fns", dict, "Blocks")),
         )
+
+    def group(self, route: str, body: Any) -> str | None:
+        """The concurrency_id of the event a request starts: /call/<api_name>, or the body's fn_index."""
+        if route.startswith("call/"):
+            return self.groups.get(route[5:].split("/", 1)[0])
+        index = body.get("fn_index") if isinstance(body, dict) else None
+        return self.groups.get(index) if isinstance(index, int) and not isinstance(index, bool) else None
 
     def pending(self, session: str) -> int:
         """The session's events not yet delivered (waiting, running, or finished with the result unread)."""
@@ -95,3 +104,13 @@ class GradioInternals:
         """Drop an upload id's progress entry and the event Gradio made for it."""
         self.upload_statuses.pop(upload_id, None)
         self.upload_signals.pop(upload_id, None)
+
+
+def _groups(fns: dict) -> dict:
+    groups = {}
+    for index, fn in fns.items():
+        group = _need(fn, "concurrency_id", str, "BlockFunction")
+        groups[index] = group
+        if isinstance(getattr(fn, "api_name", None), str):
+            groups[fn.api_name] = group
+    return groups

@@ -16,7 +16,7 @@ import gradio as gr
 import numpy as np
 from starlette.middleware import Middleware
 
-from digitnet import components, drawing, explore, views
+from digitnet import components, drawing, explore, feedback, views, visitors
 from digitnet.guard import MULTIPART_SLACK, Guard, Limits
 from digitnet.pad import DrawPad
 from digitnet.predict import Analysis, Networks, Prediction
@@ -91,6 +91,7 @@ class Handlers:
     fool: Callable[[np.ndarray | None, str, int], dict]  # (kept input, model, digit to say) -> views.fooled
     live: Callable[[dict | None], dict]  # the pad's drawing while the pen moves -> {"seq", "answer" | "error"}
     exhibit: Callable[[], list[dict]] = field(default=lambda: [])  # every network's picture of every digit
+    feedback: Callable[..., dict] | None = None  # (drawing, model, label) -> kept? (feedback.py; None: no control)
 
 
 def prepare(image) -> np.ndarray | None:
@@ -190,7 +191,8 @@ def handlers(networks: Networks, gpu: Callable | None = None, at_once: int = 1) 
         finally:
             slots.release()
 
-    return Handlers(show, draw, switch, classify, dream, fool, live, exhibit)
+    kept = feedback.handler(predict, networks.names, visitors.Store.from_env)
+    return Handlers(show, draw, switch, classify, dream, fool, live, exhibit, kept)
 
 
 def default_model(names: list[str]) -> str:
@@ -238,6 +240,7 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
                             elem_id="upload",
                         )
                 answer = _view(None, views.ANSWER, "Prediction", "answer")
+                is_right = feedback.control() if h.feedback else None
             with gr.Column(scale=1, min_width=320):
                 model = gr.Radio([(views.label(n), n) for n in names], value=default, label="Network", elem_id="model")
                 gr.Markdown("**What the network sees**")
@@ -278,6 +281,8 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
         quiet = dict(show_progress="hidden", trigger_mode="always_last")
         # While the pen moves the pad sends at most one drawing per frame; only the latest waits, stale ones drop.
         pad.change(h.draw, [pad, model], [*outputs, seen], api_name="draw", **quiet)
+        if is_right is not None:
+            is_right.wire(pad, model, h.feedback)
         upload.change(h.show, [upload, model], [*outputs, seen], api_name="upload", **quiet)
         model.change(h.switch, [seen, model], outputs, api_name="switch_model", **quiet)
         examples.load_input_event.then(lambda: gr.Tabs(selected="upload"), None, tabs, api_visibility="private")
@@ -306,7 +311,9 @@ def guard_limits() -> Limits:
         sizes["upload_bytes_per_minute"] = int(float(per_minute) * 2**20)
     if held := os.environ.get("DIGITNET_UPLOADS_HELD_MB"):
         sizes["uploads_held"] = int(float(held) * 2**20)
-    return replace(Limits(max_upload=MAX_FILE_MB * 2**20 + MULTIPART_SLACK), **sizes)
+    rate = int(os.environ.get("DIGITNET_FEEDBACK_PER_MINUTE") or feedback.PER_MINUTE)
+    limits = Limits(max_upload=MAX_FILE_MB * 2**20 + MULTIPART_SLACK, event_rates=((feedback.GROUP, rate),))
+    return replace(limits, **sizes)
 
 
 def launch_options() -> dict:
@@ -317,7 +324,7 @@ def launch_options() -> dict:
     guard = Middleware(Guard, limits=guard_limits())
     return dict(
         max_file_size=MAX_FILE_SIZE,
-        css=PAGE_CSS,
+        css=PAGE_CSS + feedback.CSS,
         app_kwargs={"middleware": [guard]},
         state_session_capacity=SESSIONS,
         ssr_mode=False,

@@ -1,0 +1,133 @@
+"""The "Is that right?" control under the answer, and the /feedback endpoint that keeps the visitor's drawing
+and what they meant in the visitors' store (digitnet/visitors.py).
+
+Only the pad's drawings are kept, never uploads. The drawing is checked exactly as /draw checks it
+(digitnet/drawing.py); the label must be "yes" (the answer shown is right), "0"-"9" or "not a digit"; every
+network's answer is computed again here, so what is kept is what the server said, not what a client claims.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import gradio as gr
+import numpy as np
+
+from digitnet import drawing, visitors
+from digitnet.predict import Prediction
+from digitnet.preprocess import InputError
+
+YES = "yes"
+GROUP = "feedback"  # the page's and the API's submissions: one concurrency group, one per-client rate (the guard)
+PER_MINUTE = 10  # submissions per client per minute (DIGITNET_FEEDBACK_PER_MINUTE)
+CHOICES = [("Yes", YES), *((str(d), str(d)) for d in range(10)), ("Not a digit", visitors.NOT_A_DIGIT)]
+KEPT = (
+    "Wrong? Pick what you drew. If you answer, we keep the strokes, the pen width, your answer, each network's "
+    "answer, the app's version and the time: no address, no cookie, never an upload."
+)
+FULL = "Thank you! We have collected all the drawings we can keep for now, so this one was not kept."
+OFF = "Thank you! This server does not keep drawings."
+CSS = """
+#feedback { gap: 4px; }
+#feedback-choice .wrap { gap: 4px; }
+#feedback-choice label { padding: 4px 8px; min-width: 0; }
+#feedback-note p { font-size: 12px; margin: 0; color: var(--body-text-color-subdued); }
+"""
+
+Predict = Callable[[np.ndarray | None, str], Prediction]
+
+
+def label_of(said: object) -> str:
+    """The visitor's answer -> "yes", "0"-"9" or "not a digit"; gr.Error for anything else."""
+    if isinstance(said, int) and not isinstance(said, bool) and 0 <= said <= 9:
+        return str(said)
+    if isinstance(said, str) and (text := said.strip().lower()) in (YES, *visitors.LABELS):
+        return text
+    raise gr.Error(f"the label must be 'yes', a digit 0-9 or 'not a digit' (got {str(said)[:40]!r})")
+
+
+def answer_of(p: Prediction) -> dict:
+    """What is kept of one network's answer."""
+    return {"digit": p.digit, "confidence": round(p.confidence, 4), "not_a_digit": p.not_a_digit}
+
+
+def handler(predict: Predict, names: list[str], open_store: Callable[[], visitors.Store | None]) -> Callable:
+    """The /feedback function: (the pad's drawing, the network shown, the visitor's label) -> {"saved", "id",
+    "label", "message"}. The store is opened at the first submission (`open_store`), not when the page is built."""
+    lock = threading.Lock()
+    opened: list[visitors.Store | None] = []
+
+    def store() -> visitors.Store | None:
+        with lock:
+            if not opened:
+                opened.append(open_store())
+            return opened[0]
+
+    def feedback(value: dict | None, model: str, said: object) -> dict:
+        """Keep the pad's drawing and what the visitor meant ("yes": the answer shown is right)."""
+        label = label_of(said)
+        if model not in names:
+            raise gr.Error(f"unknown network; choose one of {', '.join(names)}")
+        try:
+            strokes, width = drawing.parse(value)
+            x = drawing.to_input(value)
+        except InputError as e:
+            raise gr.Error(str(e)) from e
+        if x is None:
+            raise gr.Error("draw a digit first: there is nothing on the pad to keep")
+        answers = {name: answer_of(predict(x, name)) for name in names}
+        agreed = label == YES
+        if agreed:
+            shown = answers[model]
+            label = visitors.NOT_A_DIGIT if shown["not_a_digit"] else str(shown["digit"])
+        kept = store()
+        if kept is None:
+            return {"saved": False, "id": None, "label": label, "message": OFF}
+        flat = [[c for xy in s for c in xy] for s in strokes]
+        saved = kept.add(flat, width, label, agreed, answers, model)
+        if saved.id is None:
+            return {"saved": False, "id": None, "label": label, "message": FULL}
+        said_text = "it is not a digit" if label == visitors.NOT_A_DIGIT else f"it is a {label}"
+        return {"saved": True, "id": saved.id, "label": label, "message": f"Thank you! Kept: {said_text}."}
+
+    return feedback
+
+
+@dataclass
+class Control:
+    """The "Is that right?" control's components; `wire` connects them once the network selector exists."""
+
+    choice: gr.Radio
+    note: gr.Markdown
+    api_label: gr.Textbox
+    api_out: gr.JSON
+    api_button: gr.Button
+
+    def wire(self, pad: gr.HTML, model: gr.Radio, feedback: Callable) -> None:
+        """One click on an answer sends it (page and API share the rate group GROUP); the next drawing resets
+        the control. The API endpoint is /feedback (drawing as /draw takes it, network, label)."""
+
+        def from_page(value: dict | None, name: str, said: str | None) -> str:
+            if said is None:
+                return KEPT
+            return feedback(value, name, said)["message"]
+
+        rated = dict(concurrency_id=GROUP)
+        self.choice.input(from_page, [pad, model, self.choice], self.note, show_progress="hidden",
+                          api_visibility="private", **rated)  # fmt: skip
+        pad.change(None, None, [self.choice, self.note], js=f"() => [null, {json.dumps(KEPT)}]",
+                   api_visibility="private")  # fmt: skip
+        self.api_button.click(feedback, [pad, model, self.api_label], self.api_out, api_name="feedback", **rated)
+
+
+def control() -> Control:
+    """The control's components, where it is called (under the answer); then `Control.wire`."""
+    with gr.Group(elem_id="feedback"):
+        choice = gr.Radio(CHOICES, value=None, label="Is that right?", elem_id="feedback-choice")
+        note = gr.Markdown(KEPT, elem_id="feedback-note")
+    with gr.Row(visible=False):  # the API's label is text, so anything a client sends gets feedback's own message
+        api_label, api_out, api_button = gr.Textbox(), gr.JSON(), gr.Button()
+    return Control(choice, note, api_label, api_out, api_button)

@@ -1,0 +1,213 @@
+"""Visitors' drawings: the pad's strokes and what the visitor said they drew, kept in an embedded SQLite file.
+
+A row is a drawing from the pad (never an upload), its pen width, the label the visitor gave ("0"-"9" or
+"not a digit"), whether they simply agreed with the answer shown, each network's answer at the time, the app's
+version and the time (UTC). No address, no cookie, no session id. See docs/visitors.md.
+
+Where: the folder DIGITNET_VISITORS_DIR (`off`: nothing is kept); without it /data/visitors on a Hugging Face
+Space with persistent storage (/data writable), else ~/.local/share/digitnet/visitors. The file is
+visitors.sqlite3 in WAL mode with synchronous=FULL: `Store.add` returns only once the row's commit is on disk,
+so an acknowledged drawing survives a kill -9 of the server (and a power cut). The schema's version is SQLite's
+user_version; opening an older file migrates it (MIGRATIONS), a newer one is refused.
+
+Bounded: a drawing as digitnet/drawing.py bounds /draw's; the file holds at most MAX_ROWS rows and MAX_BYTES bytes
+of strokes and answers (DIGITNET_VISITORS_MAX_ROWS / _MAX_MB), after which `add` politely keeps nothing more.
+The per-client rate is the guard's (digitnet/guard.py, Limits.event_rates).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import sqlite3
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+DIR_ENV = "DIGITNET_VISITORS_DIR"
+FILE = "visitors.sqlite3"
+NOT_A_DIGIT = "not a digit"
+LABELS = (*map(str, range(10)), NOT_A_DIGIT)
+MAX_ROWS = 200_000
+MAX_BYTES = 512 * 2**20  # a typical drawing takes 1-3 KB, the largest the pad allows about 60 KB
+ROOT = Path(__file__).resolve().parent.parent
+
+# Each entry takes a file from version i to i + 1 (user_version 0: a new, empty file).
+MIGRATIONS = (
+    """CREATE TABLE drawings (
+        id INTEGER PRIMARY KEY,
+        created TEXT NOT NULL,
+        app_version TEXT NOT NULL,
+        strokes TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        label TEXT NOT NULL,
+        agreed INTEGER NOT NULL,
+        answers TEXT NOT NULL
+    )""",
+    # 2: the network whose answer the visitor was shown (what "yes" agreed with)
+    "ALTER TABLE drawings ADD COLUMN model TEXT",
+)
+VERSION = len(MIGRATIONS)
+
+
+class StoreError(RuntimeError):
+    """The store's file cannot be used (made by a newer version, or not a database)."""
+
+
+def default_dir() -> Path | None:
+    """The folder the store lives in (None: DIGITNET_VISITORS_DIR=off, nothing kept)."""
+    if value := os.environ.get(DIR_ENV):
+        return None if value.strip().lower() == "off" else Path(value)
+    data = Path("/data")
+    if os.environ.get("SPACE_ID") and data.is_dir() and os.access(data, os.W_OK):
+        return data / "visitors"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "digitnet" / "visitors"
+
+
+def app_version() -> str:
+    """DIGITNET_VERSION, else the checkout's git commit, else "unknown"."""
+    if value := os.environ.get("DIGITNET_VERSION"):
+        return value
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return out.stdout.decode().strip() or "unknown"
+
+
+def migrate(conn: sqlite3.Connection, upto: int = VERSION) -> int:
+    """Bring the file to schema version `upto` in one transaction (an autocommit connection, as `connect` makes);
+    returns the version it had."""
+    conn.execute("BEGIN IMMEDIATE")  # one process migrates; another one opening the file waits, then sees it done
+    try:
+        had = conn.execute("PRAGMA user_version").fetchone()[0]
+        if had > VERSION:
+            raise StoreError(f"the visitors' store has schema version {had}; this digitnet reads up to {VERSION}")
+        for version in range(had, upto):
+            conn.execute(MIGRATIONS[version])
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return had
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """The store's file, in WAL mode, every commit synced to disk before it returns."""
+    conn = sqlite3.connect(path, timeout=10, check_same_thread=False, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+    except sqlite3.DatabaseError as e:
+        conn.close()
+        raise StoreError(f"{path} is not a visitors' store: {e}") from e
+    return conn
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What `add` did: the row's id, or None with the reason nothing was kept."""
+
+    id: int | None
+    reason: str | None = None
+
+
+class Store:
+    """The store's file, open for the server's lifetime; `add` is safe from any thread."""
+
+    def __init__(self, folder: Path, max_rows: int = MAX_ROWS, max_bytes: int = MAX_BYTES) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / FILE
+        self.max_rows, self.max_bytes = max_rows, max_bytes
+        self.conn = connect(self.path)
+        migrate(self.conn)
+        self.rows, self.bytes = self.conn.execute(
+            "SELECT count(*), coalesce(sum(length(strokes) + length(answers)), 0) FROM drawings"
+        ).fetchone()
+        self.version = app_version()
+        self.lock = threading.Lock()
+
+    @classmethod
+    def from_env(cls) -> Store | None:
+        """The configured store (None when DIGITNET_VISITORS_DIR=off)."""
+        folder = default_dir()
+        if folder is None:
+            return None
+        rows = int(os.environ.get("DIGITNET_VISITORS_MAX_ROWS") or MAX_ROWS)
+        mb = float(os.environ.get("DIGITNET_VISITORS_MAX_MB") or MAX_BYTES / 2**20)
+        return cls(folder, rows, int(mb * 2**20))
+
+    def add(self, strokes: list, width: int, label: str, agreed: bool, answers: dict, model: str | None) -> Saved:
+        """Keep one drawing (strokes as the pad sends them, already checked by digitnet/drawing.py); returns once
+        its commit is on disk, or with the reason it was not kept (the store is full)."""
+        if label not in LABELS:
+            raise ValueError(f"label must be one of {', '.join(LABELS)}")
+        strokes_json = json.dumps(strokes, separators=(",", ":"))
+        answers_json = json.dumps(answers, separators=(",", ":"))
+        size = len(strokes_json) + len(answers_json)
+        created = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+        with self.lock:
+            if self.rows >= self.max_rows or self.bytes + size > self.max_bytes:
+                return Saved(None, "full")
+            cur = self.conn.execute(
+                "INSERT INTO drawings (created, app_version, strokes, width, label, agreed, answers, model) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (created, self.version, strokes_json, int(width), label, int(agreed), answers_json, model),
+            )  # autocommit: the row is committed (and synced) when execute returns
+            self.rows += 1
+            self.bytes += size
+            return Saved(cur.lastrowid)
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+
+@dataclass
+class Row:
+    """One kept drawing, as read back."""
+
+    id: int
+    created: str
+    app_version: str
+    strokes: list[list[float]]
+    width: int
+    label: str
+    agreed: bool
+    answers: dict[str, dict]
+    model: str | None
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def read(path: str | Path) -> Iterator[Row]:
+    """Every row of a store file (or of the folder holding one), oldest first; an older file is read through a
+    migrated copy in memory, so reading never changes the file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / FILE
+    if not path.exists():
+        raise StoreError(f"{path}: no visitors' store there")
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < VERSION:
+            memory = sqlite3.connect(":memory:", isolation_level=None)
+            conn.backup(memory)
+            conn.close()
+            conn = memory
+            migrate(conn)
+        elif version > VERSION:
+            raise StoreError(f"{path} has schema version {version}; this digitnet reads up to {VERSION}")
+        query = "SELECT id, created, app_version, strokes, width, label, agreed, answers, model FROM drawings"
+        for r in conn.execute(query + " ORDER BY id"):
+            yield Row(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], bool(r[6]), json.loads(r[7]), r[8])
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"{path} is not a readable visitors' store: {e}") from e
+    finally:
+        conn.close()
