@@ -35,6 +35,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.visitors:
+        from digitnet.lab import visitors
+
+        return visitors.main_evaluate(args)
     if args.ood:
         from digitnet.lab import report
 
@@ -61,6 +65,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_visitors(args: argparse.Namespace) -> int:
+    from digitnet.lab import visitors
+
+    return visitors.main_export(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m digitnet", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -73,6 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--probe-n", type=int, help="--ood: images per probe family (default 1000)")
     ev.add_argument("--plots", help="--ood: folder for the PNG plots (default docs/)")
     ev.add_argument("--fool-n", type=int, help="--ood: MNIST test digits fooled per network (default 50)")
+    ev.add_argument("--visitors", metavar="PATH", help="every network on visitors' drawings (a store or its export)")
+    ev.add_argument("--json", metavar="FILE", help="--visitors: also write the figures as JSON")
+    vi = sub.add_parser("visitors", help="visitors' drawings kept by the app's 'Is that right?' (docs/visitors.md)")
+    vi_sub = vi.add_subparsers(dest="action", required=True)
+    ex = vi_sub.add_parser("export", help="to the lab's training format (visitors.pt) and JSON lines")
+    ex.add_argument("--store", help="the store's folder or file (default: where the app keeps it)")
+    ex.add_argument("--out", default="visitors_export", help="folder for visitors.pt and visitors.jsonl")
     ca = sub.add_parser("calibrate", help="fit temperature, feature density and the not-a-digit threshold")
     ca.add_argument("--data-dir", help="MNIST folder (default: $DIGITNET_DATA, else ./data)")
     for q in (pr, ev, ca):
@@ -80,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         q.add_argument("--device", default=None, help="cpu, cuda, mps (default: the best available)")
     args = p.parse_args(argv)
     try:
-        return {"predict": cmd_predict, "evaluate": cmd_evaluate, "calibrate": cmd_calibrate}[args.command](args)
+        commands = dict(predict=cmd_predict, evaluate=cmd_evaluate, calibrate=cmd_calibrate, visitors=cmd_visitors)
+        return commands[args.command](args)
     except models.WeightsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
