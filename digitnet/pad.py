@@ -15,24 +15,31 @@ from collections.abc import Callable
 
 import gradio as gr
 
-from digitnet.drawing import CANVAS, MAX_POINTS, PEN
+from digitnet import share
+from digitnet.drawing import CANVAS, MARGIN, MAX_PEN, MAX_POINTS, MAX_STROKES, MIN_PEN, PEN
+from digitnet.readable import SAY_JS
 
 GAP = 40  # ms: at most one live request per GAP while the pen moves (25 a second), and one in flight at a time
 PROMPT = "Draw a digit: the answer follows your pen."
 
 HTML = f"""
 <div class="dn-pad">
-  <canvas width="{CANVAS}" height="{CANVAS}" aria-label="Drawing pad: draw one digit" role="img"></canvas>
-  <div class="dn-live" data-seq="0" data-asked="0" aria-live="polite">
-    <span class="dn-live-digit"></span>
-    <span class="dn-live-text">{PROMPT}</span>
-    <span class="dn-live-verdict"></span>
-    <div class="dn-live-bars">BARS</div>
+  <canvas width="{CANVAS}" height="{CANVAS}" role="img"
+    aria-label="Drawing pad: draw one digit with a mouse, pen or finger, or open a shared drawing's link"></canvas>
+  <div class="dn-live" data-seq="0" data-asked="0">
+    <span class="dn-live-digit" aria-hidden="true"></span>
+    <span class="dn-live-text" aria-hidden="true">{PROMPT}</span>
+    <span class="dn-live-verdict" aria-hidden="true"></span>
+    <div class="dn-live-bars" aria-hidden="true">BARS</div>
+    <p class="dn-live-say" role="status" aria-live="polite">{PROMPT}</p>
   </div>
   <div class="dn-pad-buttons">
     <button type="button" class="dn-undo">Undo</button>
     <button type="button" class="dn-clear">Clear</button>
+    <button type="button" class="dn-share" disabled>Copy link</button>
   </div>
+  <p class="dn-share-note" role="status" aria-live="polite"></p>
+  <input class="dn-link" type="text" readonly aria-label="Link to this drawing" hidden>
 </div>
 """.replace("BARS", "".join(f'<div class="b"><i data-digit="{d}"></i><span>{d}</span></div>' for d in range(10)))
 
@@ -41,8 +48,9 @@ CSS = """
 .dn-pad canvas { display: block; width: 100%; aspect-ratio: 1 / 1; touch-action: none; cursor: crosshair;
   background: var(--background-fill-primary); border: 1px solid var(--border-color-primary); border-radius: 8px;
   user-select: none; -webkit-user-select: none; -webkit-touch-callout: none; }
-.dn-live { display: grid; grid-template-columns: auto 1fr; grid-template-areas: "digit text" "digit bars";
-  column-gap: 12px; align-items: center; margin-top: 8px; min-height: 64px; }
+.dn-live { position: relative; display: grid; grid-template-columns: auto 1fr;
+  grid-template-areas: "digit text" "digit bars"; column-gap: 12px; align-items: center; margin-top: 8px;
+  min-height: 64px; }
 .dn-live-digit { grid-area: digit; font-size: 48px; line-height: 1; font-weight: 700; min-width: 0.7em;
   color: var(--color-accent); }
 .dn-live-text { grid-area: text; font-size: 15px; font-weight: 600; }
@@ -60,7 +68,74 @@ CSS = """
 .dn-pad-buttons button { flex: 1; padding: 8px; border-radius: 6px; font-weight: 600; cursor: pointer;
   border: 1px solid var(--border-color-primary); background: var(--button-secondary-background-fill);
   color: var(--button-secondary-text-color); }
+.dn-pad-buttons button:disabled { cursor: default; opacity: 0.6; }
+.dn-pad button:focus-visible, .dn-link:focus-visible { outline: 3px solid var(--color-accent); outline-offset: 2px; }
+.dn-live-say { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+.dn-share-note { font-size: 13px; margin: 6px 0 0; min-height: 1em; }
+.dn-link { width: 100%; margin-top: 4px; font-size: 12px; }
 """
+
+SHARE_JS = f"""
+// Links to a drawing: the same format and limits as digitnet/share.py (see there).
+const LINK = {{ KEY: "{share.KEY}", VERSION: "{share.VERSION}", MAX_DATA: {share.MAX_DATA}, STROKES: {MAX_STROKES},
+  POINTS: {MAX_POINTS}, LOW: {-MARGIN}, HIGH: {CANVAS + MARGIN}, MIN_PEN: {MIN_PEN}, MAX_PEN: {MAX_PEN} }};
+function encodeLink(strokes, width, model) {{
+  const bytes = [], put = (n) => {{
+    let z = n >= 0 ? 2 * n : -2 * n - 1;
+    while (z >= 128) {{ bytes.push((z & 127) | 128); z = Math.floor(z / 128); }}
+    bytes.push(z);
+  }};
+  let x = 0, y = 0;
+  put(strokes.length);
+  for (const s of strokes) {{
+    put(s.length / 2);
+    for (let i = 0; i < s.length; i += 2) {{
+      const px = Math.round(s[i]), py = Math.round(s[i + 1]);
+      put(px - x); put(py - y); x = px; y = py;
+    }}
+  }}
+  const data = btoa(String.fromCharCode(...bytes)).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
+  return `${{LINK.KEY}}=${{LINK.VERSION}}.${{model}}.${{Math.round(width)}}.${{data}}`;
+}}
+function decodeLink(fragment, models) {{
+  const fail = (why) => {{ throw new Error(why); }};
+  if (fragment.length > LINK.MAX_DATA + 64) fail(`it is ${{fragment.length}} characters long, more than any drawing`);
+  const m = fragment.match(/^draw=([^.]*)\\.([^.]*)\\.(\\d{{1,3}})\\.([A-Za-z0-9_-]*)$/);
+  if (!m || m[1] !== LINK.VERSION || m[4].length % 4 === 1) fail("it is not a drawing link, or it was cut short");
+  if (!models.includes(m[2])) fail(`it names an unknown network, "${{m[2].slice(0, 40)}}"`);
+  const width = +m[3];
+  if (width < LINK.MIN_PEN || width > LINK.MAX_PEN) fail(`its pen width must be ${{LINK.MIN_PEN}}-${{LINK.MAX_PEN}}`);
+  const raw = atob(m[4].replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - m[4].length % 4) % 4));
+  let at = 0;
+  const get = () => {{
+    let z = 0, k = 1;
+    for (;;) {{
+      if (at >= raw.length || k > 2 ** 14) fail("its drawing is cut short or malformed");
+      const b = raw.charCodeAt(at++);
+      z += (b & 127) * k; k *= 128;
+      if (b < 128) return z % 2 ? -(z + 1) / 2 : z / 2;
+    }}
+  }};
+  const count = get(), strokes = [];
+  if (count < 0 || count > LINK.STROKES) fail(`its drawing has ${{count}} strokes; the limit is ${{LINK.STROKES}}`);
+  let x = 0, y = 0, total = 0;
+  for (let i = 0; i < count; i++) {{
+    const n = get(), s = [];
+    total += n;
+    if (n < 1 || total > LINK.POINTS) fail(`its drawing has more than ${{LINK.POINTS}} points, or an empty stroke`);
+    for (let j = 0; j < n; j++) {{
+      x += get(); y += get();
+      if (x < LINK.LOW || x > LINK.HIGH || y < LINK.LOW || y > LINK.HIGH) fail("its points lie off the pad");
+      s.push(x, y);
+    }}
+    strokes.push(s);
+  }}
+  if (at !== raw.length) fail("its drawing has bytes left over");
+  return {{ strokes, width, model: m[2] }};
+}}
+"""
+
 
 JS = f"""
 const canvas = element.querySelector("canvas");
@@ -68,12 +143,15 @@ const ctx = canvas.getContext("2d");
 const SIDE = {CANVAS}, PEN = {PEN}, MAX_POINTS = {MAX_POINTS}, GAP = {GAP};
 let strokes = [], current = null, seq = 0;
 const points = () => strokes.reduce((n, s) => n + s.length / 2, 0);
+const shareButton = element.querySelector(".dn-share");
 const ink = () => getComputedStyle(element).getPropertyValue("--body-text-color").trim() || "#000";
 const drawing = () => ({{ strokes: strokes.map((s) => s.slice()), width: PEN }});
 const PROMPT = "{PROMPT}";
+{SAY_JS}
 const selected = () => document.querySelector("#model input:checked")?.value;
 
 function paint() {{
+  shareButton.disabled = !strokes.length;
   ctx.clearRect(0, 0, SIDE, SIDE);
   ctx.lineCap = "round"; ctx.lineJoin = "round"; ctx.lineWidth = PEN;
   ctx.strokeStyle = ctx.fillStyle = ink();
@@ -88,12 +166,14 @@ function paint() {{
 
 // The readout: the server's answer for the newest drawing it has answered.
 const out = element.querySelector(".dn-live"), bars = [...out.querySelectorAll(".dn-live-bars i")];
-const [digitEl, textEl, verdictEl] = [".dn-live-digit", ".dn-live-text", ".dn-live-verdict"].map((q) =>
-  out.querySelector(q));
-let asked = 0, shown = 0, inflight = 0, again = false, last = -GAP, timer = null;
+const [digitEl, textEl, verdictEl, sayEl] = [".dn-live-digit", ".dn-live-text", ".dn-live-verdict",
+  ".dn-live-say"].map((q) => out.querySelector(q));
+let asked = 0, shown = 0, inflight = 0, again = false, last = -GAP, timer = null, lifted = 0;
 function show(r, n) {{
   if (n < shown) return;  // an older drawing's answer, arriving late
   shown = n;
+  // Screen readers hear the answer once the pen is up (not the 25 a second while it moves), politely.
+  if (n >= lifted || r.error) sayEl.textContent = r.error || say(r.answer) || PROMPT;
   const a = r.answer, v = a && a.verdict;
   out.dataset.seq = n; out.dataset.digit = a ? a.digit : ""; out.dataset.model = a ? a.model : "";
   digitEl.textContent = a ? a.digit : "";
@@ -111,6 +191,7 @@ function live(final) {{
   if (!final && wait > 0) {{ timer = setTimeout(() => {{ timer = null; live(false); }}, wait); return; }}
   if (final) {{ again = false; clearTimeout(timer); timer = null; }}
   const n = ++asked;
+  if (final) lifted = n;
   out.dataset.asked = n; last = performance.now(); inflight++;
   server.live({{ ...drawing(), seq: n, model: selected() }})
     .then((r) => show(r, n), () => show({{ error: "No answer from the server; try again." }}, n))
@@ -144,10 +225,44 @@ canvas.addEventListener("pointermove", (e) => {{
 const lift = () => {{ if (!current) return; current = null; paint(); commit(); }};
 canvas.addEventListener("pointerup", lift);
 canvas.addEventListener("pointercancel", lift);
-element.querySelector(".dn-undo").addEventListener("click", () => {{ strokes.pop(); paint(); commit(); }});
-element.querySelector(".dn-clear").addEventListener("click", () => {{ strokes = []; paint(); commit(); }});
+const unlink = () => {{ if (location.hash) history.replaceState(null, "", location.pathname + location.search); }};
+canvas.addEventListener("pointerdown", unlink);
+element.querySelector(".dn-undo").addEventListener("click", () => {{ unlink(); strokes.pop(); paint(); commit(); }});
+element.querySelector(".dn-clear").addEventListener("click", () => {{ unlink(); strokes = []; paint(); commit(); }});
 // Another network chosen: its answer for the drawing as it stands.
 document.addEventListener("change", (e) => {{ if (strokes.length && e.target.closest?.("#model")) live(true); }});
+{SHARE_JS}
+const note = element.querySelector(".dn-share-note"), linkEl = element.querySelector(".dn-link");
+shareButton.addEventListener("click", async () => {{
+  const fragment = encodeLink(strokes, PEN, selected());
+  history.replaceState(null, "", "#" + fragment);
+  linkEl.value = location.href; linkEl.hidden = false;
+  try {{
+    await navigator.clipboard.writeText(linkEl.value);
+    note.textContent = "Link copied: it opens this drawing and every network's answer to it.";
+  }} catch (e) {{
+    note.textContent = "Copy the link below: it opens this drawing and every network's answer to it.";
+    linkEl.focus(); linkEl.select();
+  }}
+}});
+// A shared drawing's link: the strokes drawn on the pad and answered as if just drawn, or one message.
+function openLink() {{
+  if (!location.hash.startsWith("#{share.KEY}=")) return;
+  const radios = [...document.querySelectorAll("#model input")].map((i) => i.value);
+  if (!radios.length) {{ setTimeout(openLink, 50); return; }}  // the selector is not on the page yet
+  let link;
+  try {{ link = decodeLink(location.hash.slice(1), radios); }} catch (e) {{
+    strokes = []; paint(); linkEl.hidden = true;
+    textEl.textContent = sayEl.textContent = `This link's drawing cannot be opened: ${{e.message}}. Draw one!`;
+    return;
+  }}
+  strokes = link.strokes; paint();
+  const radio = document.querySelector(`#model input[value="${{link.model}}"]`);
+  if (!radio.checked) radio.click();
+  setTimeout(commit, 0);
+}}
+openLink();
+window.addEventListener("hashchange", openLink);
 new MutationObserver(paint).observe(document.body, {{ attributes: true, attributeFilter: ["class"] }});
 """
 

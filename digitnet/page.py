@@ -16,7 +16,7 @@ import gradio as gr
 import numpy as np
 from starlette.middleware import Middleware
 
-from digitnet import components, drawing, explore, feedback, views, visitors
+from digitnet import accessible, components, drawing, explore, feedback, views, visitors
 from digitnet.guard import MULTIPART_SLACK, Guard, Limits
 from digitnet.pad import DrawPad
 from digitnet.predict import Analysis, Networks, Prediction
@@ -40,9 +40,12 @@ INTRO = (
     "watch how confident they stay on things that are not digits."
 )
 # On a phone the pad and the answer must share one screen: the intro's sentence waits in the explanation below.
-PAGE_CSS = "@media (max-width: 640px) { #intro p { display: none; } }"
+# One answer: on the Draw tab the readout under the pad is the answer; the view below it adds only the reasons.
+PAGE_CSS = """@media (max-width: 640px) { #intro p { display: none; } }
+.gradio-container:has(button[role=tab][data-tab-id=draw][aria-selected=true]) #answer .dn-full { display: none; }
+"""
 EXPLANATION = """
-### What the chart means
+## What the chart means
 The bars are the network's probabilities for the ten digits 0-9; they always add up to 100%.
 The network was trained only on handwritten digits (MNIST), and its last layer (a softmax) *must* share
 100% among the ten digits: it has no way to answer "none of these". So when you show it a letter, a
@@ -56,7 +59,7 @@ as a mouse draws them, so that it does not take your drawn digits for non-digits
 scaled to 20x20 pixels and centred by its centre of mass in a 28x28 frame.
 """
 EXPLORE = """
-### Has the network learned what digits look like?
+## Has the network learned what digits look like?
 If it had, it could draw them. **What does it think each digit looks like?** grows, from a blank image, the input
 the selected network is most sure is each digit (gradient ascent on the pixels): the plain networks are more than
 99.99% sure of patterns nobody reads as that digit; the network trained on non-digits is harder to make sure (for
@@ -66,7 +69,7 @@ say another digit with 99% confidence. Watch whether the "not a digit" verdict n
 draws: for it the button shows its own drawings of each digit first, then what gradient ascent grows on it.
 """
 EXHIBIT = """
-### Can it draw what it recognises?
+## Can it draw what it recognises?
 A network that had learned what digits look like could draw them. The button puts every network's picture of every
 digit side by side, each judged by the network that made it: how sure it is, and whether its own verdict calls it a
 digit. The plain MLP and CNN cannot draw; the best they can do is the input they are most sure of, grown by gradient
@@ -324,7 +327,9 @@ def launch_options() -> dict:
     guard = Middleware(Guard, limits=guard_limits())
     return dict(
         max_file_size=MAX_FILE_SIZE,
-        css=PAGE_CSS + feedback.CSS,
+        css=PAGE_CSS + feedback.CSS + accessible.CSS,
+        theme=accessible.THEME,
+        js=accessible.JS,
         app_kwargs={"middleware": [guard]},
         state_session_capacity=SESSIONS,
         ssr_mode=False,

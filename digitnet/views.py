@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from digitnet import generative, models, ood
+from digitnet.readable import SAY_JS
 
 if TYPE_CHECKING:  # explore computes on the grey levels defined here
     from digitnet.explore import Dream, DreamGrid, FoolResult
@@ -156,7 +157,9 @@ const chart = (a) => {
     data-p="${p}" style="height:${(100 * p).toFixed(2)}%"><span class="pct">${a ? pct(p) : ""}</span></div></div>`);
   const digits = probs.map((p, d) => `<span class="${d === win ? "winner" : ""}">${d}</span>`);
   const grid = [50, 100].map((v) => `<div class="grid" style="bottom:${v}%">${v}%</div>`).join("");
-  return `<div class="dn-chart">${grid}${cols.join("")}</div><div class="dn-digits">${digits.join("")}</div>`;
+  const words = a ? `The ten probabilities: ${say(a)}` : "No answer yet";
+  return `<div class="dn-chart" role="img" aria-label="${words}">${grid}${cols.join("")}</div>
+    <div class="dn-digits" aria-hidden="true">${digits.join("")}</div>`;
 };
 const pill = (a) => !a || !a.verdict ? "" : a.verdict.not_a_digit
   ? `<div class="dn-verdict not-digit">Probably not a digit</div>`
@@ -201,7 +204,7 @@ const made = {
   grown: `Grown by gradient ascent on the pixels, from a near-blank image: the input the network is most sure is
     each digit. The network cannot draw; this is what its answer rewards.`,
 };
-""".replace("PROMPT", PROMPT)
+""".replace("PROMPT", PROMPT) + SAY_JS
 
 
 def _template(body: str) -> str:
@@ -255,7 +258,9 @@ const a = value;
 const head = !a ? prompt : `<div class="dn-head" data-model="${a.model}">
   <span class="digit" data-digit="${a.digit}">${a.digit}</span>
   <span class="conf">${(100 * a.confidence).toFixed(1)}% sure</span>${pill(a)}</div>`;
-return `<div id="headline">${head}</div><div id="chart">${chart(a)}${why(a)}</div>`;
+// On the Draw tab the readout under the pad shows the headline and the bars: page.PAGE_CSS hides .dn-full there.
+return `<div class="dn-answer" data-model="${a ? a.model : ""}" data-digit="${a ? a.digit : ""}">
+  <div class="dn-full"><div id="headline">${head}</div><div id="chart">${chart(a)}</div></div>${why(a)}</div>`;
 """)
 
 PIXELS = _template("""

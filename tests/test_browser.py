@@ -64,14 +64,21 @@ def draw(page, strokes: list[list[tuple[int, int]]], steps: int = 12) -> None:
 
 
 def shown_digit(page) -> str:
-    """Wait for the headline to show a digit, and return it."""
+    """Wait for the headline (shown for an upload, on the Upload tab) to show a digit, and return it."""
     page.wait_for_selector("#headline .digit")
     return page.inner_text("#headline .digit")
 
 
 def settles_on(page, digit: str) -> None:
-    """Wait until the answer for the finished drawing shows `digit` (live answers for part of a stroke come first)."""
-    page.wait_for_selector(f"#headline .digit[data-digit='{digit}']", timeout=20_000)
+    """Wait until the answer for the finished drawing shows `digit` (live answers for part of a stroke come first):
+    in the readout under the pad, and in the views below it (the pen-up event's), which hide the headline there."""
+    page.wait_for_selector(f"#answer .dn-answer[data-digit='{digit}']", state="attached", timeout=20_000)
+    page.wait_for_selector(f"#pad .dn-live[data-digit='{digit}']", timeout=20_000)
+
+
+def answered(page) -> str:
+    """The digit in the full answer (the pen-up event's views), '' when nothing is drawn."""
+    return page.get_attribute("#answer .dn-answer", "data-digit")
 
 
 def readout(page) -> dict:
@@ -86,9 +93,15 @@ def winner(page) -> str | None:
     return page.locator("#chart .bar.winner").get_attribute("data-digit")
 
 
+def empty(page) -> None:
+    """Wait until both the readout and the views say nothing is drawn."""
+    page.wait_for_selector("#answer .dn-answer[data-digit='']", state="attached")
+    page.wait_for_selector("#pad .dn-live[data-digit='']")
+
+
 def clear(page) -> None:
     page.click("#pad .dn-clear")
-    page.wait_for_selector("#headline .prompt")
+    empty(page)
 
 
 def test_draw_a_one_and_a_seven(page):
@@ -104,6 +117,11 @@ def test_draw_a_one_and_a_seven(page):
     assert winner(page) == "7"
     shown = readout(page)
     assert shown["digit"] == "7" and shown["model"] == "cnn" and "% sure" in shown["text"]
+    # One answer on the Draw tab: the readout; below it only what it lacks (the verdict's reasons, all scores).
+    assert page.is_visible("#pad .dn-live-digit") and page.is_visible("#pad .dn-live-bars")
+    assert not page.is_visible("#answer #headline") and not page.is_visible("#answer #chart")
+    assert page.is_visible("#answer .dn-why") and page.is_visible("#answer .dn-scores summary")
+    assert "% sure" not in page.inner_text("#answer")
     assert page.locator("#pad .dn-live-bars i.winner").get_attribute("data-digit") == "7"
     assert page.locator("#pixels figure").count() == 2  # the input and the saliency map
     seen = page.eval_on_selector("#pixels figure.seen img", """(img) => { const c = document.createElement('canvas');
@@ -127,12 +145,12 @@ def test_undo_takes_back_the_last_stroke(page):
     draw(page, ONE)
     settles_on(page, "1")
     draw(page, [[(-60, -60), (60, 60)], [(60, -60), (-60, 60)]])  # a cross over the 1
-    page.wait_for_function("() => document.querySelector('#headline .digit')?.dataset.digit !== '1'")
+    page.wait_for_function("() => document.querySelector('#answer .dn-answer')?.dataset.digit !== '1'")
     page.click("#pad .dn-undo")
     page.click("#pad .dn-undo")
     settles_on(page, "1")
     page.click("#pad .dn-undo")
-    page.wait_for_selector("#headline .prompt")
+    empty(page)
 
 
 def test_the_answer_moves_while_the_pen_moves(page):
@@ -164,10 +182,9 @@ def test_the_switch_of_network_reruns_the_drawing(page):
     settles_on(page, "7")
     for model in models.available():
         page.click(f"#model label:has(input[value='{model}'])")
-        head = f"#headline .dn-head[data-model='{model}']"
-        page.wait_for_selector(head)
+        page.wait_for_selector(f"#answer .dn-answer[data-model='{model}']", state="attached")
         page.wait_for_selector(f"#pad .dn-live[data-model='{model}']")  # the readout follows the choice
-        assert page.inner_text(f"{head} .digit") == "7", model
+        assert answered(page) == "7", model
         assert readout(page)["digit"] == "7" and winner(page) == "7", model
         assert page.locator("#chart .bar").count() == 10
 
@@ -201,7 +218,7 @@ def test_the_network_that_draws_is_in_the_readout_and_shows_its_drawings(page):
     draw(page, SEVEN)
     settles_on(page, "7")
     page.wait_for_selector("#pad .dn-live[data-model='vae_bayes']")
-    assert readout(page)["digit"] == "7" and page.locator("#headline .dn-head[data-model='vae_bayes']").count() == 1
+    assert readout(page)["digit"] == "7" and page.locator("#answer .dn-answer[data-model='vae_bayes']").count() == 1
     page.click("#dream-button")
     page.wait_for_selector("#dreams .dn-dream-view[data-model='vae_bayes']")
     assert page.locator("#dreams .dn-dreams[data-method='drawn'] > .dn-dream").count() == 10
@@ -231,7 +248,8 @@ def test_the_exhibit_shows_every_networks_drawing_of_every_digit(page):
 def test_one_click_on_a_non_digit_example(page):
     page.click("button.gallery-item:has(img[src*='not_digit_letter_A'])")
     page.wait_for_selector("button[role=tab][aria-selected=true]:has-text('Upload')")
-    assert re.fullmatch(r"\d", shown_digit(page))
+    assert re.fullmatch(r"\d", shown_digit(page))  # on the Upload tab the view below is the answer, headline included
+    assert page.is_visible("#answer #chart") and page.is_visible("#headline .conf")
     assert page.locator("#chart .bar.winner").count() == 1
     if "cnn_oe" in models.available():
         page.wait_for_selector("#compare .dn-model[data-model='cnn_oe'] .dn-verdict.not-digit")

@@ -1,0 +1,37 @@
+"""What the page needs, beyond Gradio's defaults, to be usable with a screen reader, a keyboard and weak eyes.
+
+Measured with axe-core and Lighthouse (tests/test_accessibility.py, benchmarks/lighthouse.py): Gradio's default
+theme draws secondary text in neutral-400 (#bbbbc2 on white: contrast 1.9, WCAG AA asks 4.5) and the selected tab
+in orange-500 (2.8); the examples' gallery buttons hold only an image without a text alternative; the footer's settings icon repeats its link's text.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+# On the light theme's white, secondary text in neutral-600 (7.7:1); the dark theme's is legible as it is.
+THEME = gr.themes.Default().set(body_text_color_subdued="*neutral_600", body_text_color_subdued_dark="*neutral_400")
+# The accent (the selected tab, the answer's digit) in orange-700 on white (5.2:1; orange-500 is 2.8). The theme has
+# one accent for both themes, so the dark theme gets its orange-500 back here.
+CSS = """
+:root { --color-accent: #c2410c; }
+.dark { --color-accent: #f97316; }
+"""
+
+# Names for the controls Gradio renders without one; run once the page has loaded, and again as Gradio re-renders.
+JS = """
+() => {
+  const words = (src) => decodeURIComponent(src.split("/").pop().split("?")[0]).replace(/\\.png$/, "")
+    .replace(/^digit_(\\d)_mnist_test_\\d+$/, "a handwritten $1 from the MNIST test set")
+    .replace(/^not_digit_/, "not a digit: ").replace(/_/g, " ");
+  const name = () => {
+    for (const b of document.querySelectorAll("button.gallery-item:not([aria-label])")) {
+      const img = b.querySelector("img");
+      if (img && img.getAttribute("src")) b.setAttribute("aria-label", "Example: " + words(img.getAttribute("src")));
+    }
+    for (const img of document.querySelectorAll("footer img[alt]")) img.setAttribute("alt", "");
+  };
+  name();
+  new MutationObserver(name).observe(document.body, { childList: true, subtree: true });
+}
+"""
