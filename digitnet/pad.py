@@ -79,7 +79,8 @@ CSS = """
 SHARE_JS = f"""
 // Links to a drawing: the same format and limits as digitnet/share.py (see there).
 const LINK = {{ KEY: "{share.KEY}", VERSION: "{share.VERSION}", MAX_DATA: {share.MAX_DATA}, STROKES: {MAX_STROKES},
-  POINTS: {MAX_POINTS}, LOW: {-MARGIN}, HIGH: {CANVAS + MARGIN}, MIN_PEN: {MIN_PEN}, MAX_PEN: {MAX_PEN} }};
+  POINTS: {MAX_POINTS}, UNIT: {share.UNIT}, LOW: {-MARGIN * share.UNIT}, HIGH: {(CANVAS + MARGIN) * share.UNIT},
+  MIN_PEN: {MIN_PEN}, MAX_PEN: {MAX_PEN} }};
 function encodeLink(strokes, width, model) {{
   const bytes = [], put = (n) => {{
     let z = n >= 0 ? 2 * n : -2 * n - 1;
@@ -91,7 +92,7 @@ function encodeLink(strokes, width, model) {{
   for (const s of strokes) {{
     put(s.length / 2);
     for (let i = 0; i < s.length; i += 2) {{
-      const px = Math.round(s[i]), py = Math.round(s[i + 1]);
+      const px = Math.round(LINK.UNIT * s[i]), py = Math.round(LINK.UNIT * s[i + 1]);
       put(px - x); put(py - y); x = px; y = py;
     }}
   }}
@@ -127,7 +128,7 @@ function decodeLink(fragment, models) {{
     for (let j = 0; j < n; j++) {{
       x += get(); y += get();
       if (x < LINK.LOW || x > LINK.HIGH || y < LINK.LOW || y > LINK.HIGH) fail("its points lie off the pad");
-      s.push(x, y);
+      s.push(x / LINK.UNIT, y / LINK.UNIT);
     }}
     strokes.push(s);
   }}

@@ -2,8 +2,9 @@
 
 The fragment is `#draw=v1.<network>.<pen width>.<data>`, `data` the strokes in unpadded base64url: the number of
 strokes, then for each stroke its number of points and every point as the change from the previous point (the
-first from (0, 0)), each number zigzag-encoded as a varint, coordinates rounded to whole canvas pixels. A
-typical digit takes 100-300 characters.
+first from (0, 0)), each number zigzag-encoded as a varint, coordinates in tenths of a canvas pixel: the pad's own
+precision, so that the link's drawing is the drawing, to the last digit of every answer. A digit takes a few
+hundred characters.
 
 The page's JavaScript (digitnet/pad.py, SHARE_JS) writes and reads links; this module does the same in Python for
 API clients and tests. Both refuse, before decoding anything, a fragment longer than the largest drawing /draw
@@ -20,9 +21,10 @@ from digitnet.drawing import CANVAS, MARGIN, MAX_PEN, MAX_POINTS, MAX_STROKES, M
 from digitnet.preprocess import InputError
 
 KEY, VERSION = "draw", "v1"
+UNIT = 10  # coordinates in tenths of a canvas pixel
 # The largest drawing /draw accepts, encoded: 1 byte for the stroke count, 2 for each stroke's point count
-# (<= 5,000 < 2^14) and 2 for each coordinate (a change of at most CANVAS + 2 * MARGIN = 840, zigzagged < 2^14).
-MAX_BYTES = 1 + 2 * MAX_STROKES + 4 * MAX_POINTS
+# (<= 5,000 < 2^14) and 3 for each coordinate (a change of at most 10 x (CANVAS + 2 MARGIN), zigzagged < 2^21).
+MAX_BYTES = 1 + 2 * MAX_STROKES + 6 * MAX_POINTS
 MAX_DATA = 4 * math.ceil(MAX_BYTES / 3)  # base64 characters
 MAX_NAME = 40
 LINK = re.compile(rf"{KEY}=(?P<version>[^.]*)\.(?P<model>[^.]*)\.(?P<width>\d{{1,3}})\.(?P<data>.*)", re.S)
@@ -46,7 +48,7 @@ def encode(strokes: list[Stroke], width: int, model: str) -> str:
     for s in strokes:
         numbers.append(len(s))
         for x, y in s:
-            p = (round(x), round(y))
+            p = (round(UNIT * x), round(UNIT * y))
             numbers += [p[0] - last[0], p[1] - last[1]]
             last = p
     data = base64.urlsafe_b64encode(_varints(numbers)).decode().rstrip("=")
@@ -60,7 +62,7 @@ class _Reader:
     def number(self) -> int:
         z, shift = 0, 0
         while True:
-            if self.at >= len(self.raw) or shift > 14:
+            if self.at >= len(self.raw) or shift > 14:  # 3 bytes at most
                 raise InputError("the link's drawing is cut short or malformed")
             b = self.raw[self.at]
             self.at += 1
@@ -95,9 +97,9 @@ def decode(fragment: str) -> tuple[list[Stroke], int, str]:
         stroke = []
         for _ in range(n):
             x, y = x + read.number(), y + read.number()
-            if not (-MARGIN <= x <= CANVAS + MARGIN and -MARGIN <= y <= CANVAS + MARGIN):
+            if not (-MARGIN * UNIT <= min(x, y) and max(x, y) <= (CANVAS + MARGIN) * UNIT):
                 raise InputError(f"the link's points must lie within {-MARGIN}..{CANVAS + MARGIN}")
-            stroke.append((float(x), float(y)))
+            stroke.append((x / UNIT, y / UNIT))
         strokes.append(stroke)
     if read.at != len(read.raw):
         raise InputError("the link's drawing has bytes left over: it is malformed")

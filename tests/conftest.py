@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
+from digitnet.lab import browser
 from digitnet.lab.data import load_mnist
 from digitnet.lab.serving import Server
 
@@ -35,3 +36,12 @@ def server():
     """app.py, launched as `python app.py` would be, in its own process (stopped after the session)."""
     with Server("app") as s:
         yield s
+
+
+@pytest.fixture(scope="module")
+def chromium(server):
+    """Headless Chromium for the browser tests (test_browser, test_share, test_accessibility), with the app served."""
+    if not browser.available():
+        pytest.skip(f"{browser.CHROMIUM} is not installed")
+    with browser.chromium() as b:
+        yield b

@@ -11,7 +11,6 @@ import pytest
 
 from digitnet import models
 from digitnet.drawing import CANVAS
-from digitnet.lab import browser
 
 pytestmark = pytest.mark.browser
 
@@ -21,14 +20,6 @@ DESKTOP, PHONE = {"width": 1280, "height": 1000}, {"width": 390, "height": 844}
 # Strokes as (x, y) offsets from the centre of the pad, in canvas pixels (the canvas is CANVAS x CANVAS).
 ONE = [[(5, -95), (0, 0), (-5, 95)]]
 SEVEN = [[(-65, -85), (55, -85), (0, 20), (-25, 95)]]
-
-
-@pytest.fixture(scope="module")
-def chromium(server):
-    if not browser.available():
-        pytest.skip(f"{browser.CHROMIUM} is not installed")
-    with browser.chromium() as b:
-        yield b
 
 
 def open_page(chromium, server, viewport=DESKTOP, query: str = "", **context):
@@ -84,8 +75,10 @@ def answered(page) -> str:
 def readout(page) -> dict:
     """The pad's live readout once it answers the finished drawing: the drawing it answers and the last one asked,
     the digit and network shown."""
-    page.wait_for_function("() => { const o = document.querySelector('#pad .dn-live'); "
-                           "return +o.dataset.seq > 0 && o.dataset.seq === o.dataset.asked; }")
+    page.wait_for_function(
+        "() => { const o = document.querySelector('#pad .dn-live'); "
+        "return +o.dataset.seq > 0 && o.dataset.seq === o.dataset.asked; }"
+    )
     return page.eval_on_selector("#pad .dn-live", "(o) => ({...o.dataset, text: o.innerText})")
 
 
@@ -124,9 +117,12 @@ def test_draw_a_one_and_a_seven(page):
     assert "% sure" not in page.inner_text("#answer")
     assert page.locator("#pad .dn-live-bars i.winner").get_attribute("data-digit") == "7"
     assert page.locator("#pixels figure").count() == 2  # the input and the saliency map
-    seen = page.eval_on_selector("#pixels figure.seen img", """(img) => { const c = document.createElement('canvas');
+    seen = page.eval_on_selector(
+        "#pixels figure.seen img",
+        """(img) => { const c = document.createElement('canvas');
       c.width = c.height = 28; const g = c.getContext('2d'); g.drawImage(img, 0, 0);
-      return [...g.getImageData(0, 0, 28, 28).data]; }""")
+      return [...g.getImageData(0, 0, 28, 28).data]; }""",
+    )
     rgba = [seen[i : i + 4] for i in range(0, len(seen), 4)]
     assert all(r == g == b and a == 255 for r, g, b, a in rgba)  # grey levels, as the network sees them
     rows = [sum(p[0] for p in rgba[28 * y : 28 * y + 28]) for y in range(28)]
