@@ -98,6 +98,7 @@ def test_a_section_name_is_one_word():
 
 ROOT = Path(__file__).resolve().parents[1]
 README, DOCS = ROOT / "README.md", ROOT / "docs"
+APP, MODELS_DOC, TRAINING = DOCS / "app.md", DOCS / "models.md", DOCS / "training.md"  # moved out of the README
 OVERCONFIDENCE, BENCHMARKS = DOCS / "overconfidence.md", DOCS / "benchmarks.md"
 MODELS = ("mlp", "cnn", "cnn_oe", "vae_bayes")
 BENCHMARKED = ("mlp", "cnn", "cnn_oe")  # the networks docs/benchmarks.md's tables list
@@ -263,42 +264,43 @@ def ood_record(model: str, key: str) -> float:
 
 
 CHECKS = [
-    # README: the models table and the training section, against the records
-    *[(README, rf"^\| `{m}` \|.*\| ([\d.]+%) \| ([\d,]+) \|$",
+    # docs/models.md's networks table and docs/training.md, against the records
+    *[(MODELS_DOC, rf"^\| `{m}` \|.*\| ([\d.]+%) \| ([\d,]+) \|$",
        lambda m=m: (pct(record(m)["test_accuracy"]), f"{record(m)['parameters']:,}")) for m in MODELS],
-    (README, r"^\| `mlp` \|.*plain SGD \(lr ([\d.]+), momentum 0.9, batch (\d+), (\d+) epochs\) \|",
+    (MODELS_DOC, r"^\| `mlp` \|.*plain SGD \(lr ([\d.]+), momentum 0.9, batch (\d+), (\d+) epochs\) \|",
      lambda: tuple(str(record("mlp")["hyperparameters"][k]) for k in ("lr", "batch_size", "epochs"))),
-    (README, r"^\| `cnn` \|.*AdamW with a one-cycle schedule, (\d+) epochs \|",
+    (MODELS_DOC, r"^\| `cnn` \|.*AdamW with a one-cycle schedule, (\d+) epochs \|",
      lambda: (str(record("cnn")["hyperparameters"]["epochs"]),)),
-    (README, r"^\| `cnn_oe` \|.*evenly \(weight ([\d.]+)\), and a (quarter) of the digits .* \((\d+) epochs, bfloat16",
+    (MODELS_DOC, r"^\| `cnn_oe` \|.*evenly \(weight ([\d.]+)\), and a (quarter) of the digits .* "
+                 r"\((\d+) epochs, bfloat16",
      lambda: (str(record("cnn_oe")["hyperparameters"]["oe_weight"]),
               {0.25: "quarter", 0.5: "half"}.get(record("cnn_oe")["hyperparameters"]["stroke_share"], "?"),
               str(record("cnn_oe")["hyperparameters"]["epochs"]))),
-    (README, r"`cnn_oe` and `vae_bayes` were trained with `--threads (\d)`, the others with (\d)",
+    (TRAINING, r"`cnn_oe` and `vae_bayes` were trained with `--threads (\d)`, the others with (\d)",
      lambda: (str(record("cnn_oe")["cpu_threads"]) if record("cnn_oe")["cpu_threads"] == record("vae_bayes")[
               "cpu_threads"] else "not the same", str(record("cnn")["cpu_threads"]))),
-    (README, r"^\| `vae_bayes` \|.*-ELBO plus (\d+) x the cross-entropy of Bayes' rule, AdamW with a one-cycle "
+    (MODELS_DOC, r"^\| `vae_bayes` \|.*-ELBO plus (\d+) x the cross-entropy of Bayes' rule, AdamW with a one-cycle "
              r"schedule, (\d+) epochs, (bfloat16) autocast",
      lambda: (f"{record('vae_bayes')['hyperparameters']['ce_weight']:g}",
               str(record("vae_bayes")["hyperparameters"]["epochs"]),
               "bfloat16" if record("vae_bayes")["hyperparameters"]["bf16"] else "no bf16")),
-    (README, r"\(35,674 against ([\d,]+)\)", lambda: (f"{record('cnn')['parameters']:,}",)),
-    # README: the "in short" table and the prose, against the report
-    *[(README, rf"^\| `{m}` \| ([\d.]+) \| ([\d.]+) / ([\d.]+%) \(.*\) \| ([\d.]+%) \| ([\d.]+%) \|$",
+    (TRAINING, r"\(35,674 against ([\d,]+)\)", lambda: (f"{record('cnn')['parameters']:,}",)),
+    # docs/models.md: the "in short" table and the prose, against the report
+    *[(MODELS_DOC, rf"^\| `{m}` \| ([\d.]+) \| ([\d.]+) / ([\d.]+%) \(.*\) \| ([\d.]+%) \| ([\d.]+%) \|$",
        lambda m=m: (summary(m, "mean top conf, held-out"), f"{num(summary(m, 'worst AUROC, held-out')):.3f}",
                     summary(m, "worst FPR95, held-out"), f"{num(summary(m, 'test digits flagged')):.1f}%",
                     drawn(m, "hand-drawn polylines")[1])) for m in MODELS],
-    (README, r"`vae_bayes` was never shown a non-digit: [\s\S]*? It flags ([\d.]+%) of MNIST test digits and from "
+    (MODELS_DOC, r"`vae_bayes` was never shown a non-digit: [\s\S]*? It flags ([\d.]+%) of MNIST test digits and from "
              r"([\d.]+%) \(`(\w+)`\) to ([\d.]+%) \(`([\w.]+)`\) of the held-out families",
      lambda: (summary("vae_bayes", "test digits flagged"), *family_extremes("vae_bayes"))),
-    (README, r"the app shows Bayes' rule at the temperature fitted on validation digits \(T = ([\d.]+)\)",
+    (MODELS_DOC, r"the app shows Bayes' rule at the temperature fitted on validation digits \(T = ([\d.]+)\)",
      lambda: (summary("vae_bayes", "T"),)),
-    (README, r"`cnn_oe` flags (\d+)% of them, the plain `cnn` (\d+)%",
+    (MODELS_DOC, r"`cnn_oe` flags (\d+)% of them, the plain `cnn` (\d+)%",
      lambda: tuple(f"{num(verdict('pen_letters', m)):.0f}" for m in ("cnn_oe", "cnn"))),
-    (README, r"its own verdict flags only (\d+) of the ten, where the plain `cnn`'s flags all (\w+)",
+    (APP, r"its own verdict flags only (\d+) of the ten, where the plain `cnn`'s flags all (\w+)",
      lambda: (dreams("cnn_oe", "flagged by cnn_oe").split("/")[0], "ten" if dreams("cnn", "flagged by cnn") == "10/10"
               else dreams("cnn", "flagged by cnn"))),
-    (README, r"in 40 steps, \d+-100% for five digits, (\d+)-\d+% for the others",
+    (APP, r"in 40 steps, \d+-100% for five digits, (\d+)-\d+% for the others",
      lambda: (f"{num(dreams('cnn_oe', 'lowest confidence')):.0f}",)),
     # docs/overconfidence.md: the targets table
     (OVERCONFIDENCE, r"\(verdict score `(\w+)`\) \| worst ([\d.]+) \(",
@@ -511,3 +513,24 @@ def test_every_generated_section_names_a_command_that_exists_and_is_closed():
             ).exists(), f"{where} names python -m {module}, which does not exist"
             read_section(path, name)  # exactly one start and one end marker, in order
     assert found >= 7  # the report's four, explore_speed's three, saliency_deletion's one
+
+
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+
+
+@pytest.mark.parametrize("path", [README, *sorted(DOCS.glob("*.md"))], ids=lambda p: p.name)
+def test_the_links_resolve_to_files_that_exist(path):
+    """Every relative link and picture in the README and the docs names a file in the repository (web addresses and
+    anchors aside): the reference moved into docs/ must stay reachable from the README."""
+    targets = [t for t in LINK.findall(path.read_text(encoding="utf-8")) if not re.match(r"[a-z]+:|#", t)]
+    missing = [t for t in targets if not (path.parent / t.split("#")[0]).exists()]
+    assert not missing, f"{path.relative_to(ROOT)} links to files that do not exist: {missing}"
+    if path == README:
+        assert len(targets) >= 10
+
+
+def test_the_readme_links_every_page_of_the_reference_it_moved_to_docs():
+    """What the README used to hold, moved to docs/, is one click away: every docs page is linked from it."""
+    linked = {(README.parent / t).resolve() for t in LINK.findall(README.read_text(encoding="utf-8"))}
+    pages = {"app", "api", "serving", "hosting", "models", "training", "preprocessing", "benchmarks", "development"}
+    assert {DOCS / f"{p}.md" for p in pages} <= linked

@@ -25,6 +25,7 @@ from digitnet.models import NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+HOSTING = ROOT / "docs" / "hosting.md"  # the hosting section, moved out of the README
 COLORS = {"red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray"}
 
 _spec = importlib.util.spec_from_file_location("space_files", ROOT / "scripts" / "space_files.py")
@@ -143,11 +144,11 @@ def test_hf_command_carries_the_same_patterns():
     assert values == {"--include": space_files.INCLUDE, "--exclude": space_files.EXCLUDE}
 
 
-def test_readme_hosting_section_uses_the_upload_script():
-    text = README.read_text(encoding="utf-8")
-    assert text.index("## Host it on Hugging Face Spaces") < text.index("## Benchmarks")
+def test_the_hosting_doc_uses_the_upload_script_and_the_readme_links_it():
+    text = HOSTING.read_text(encoding="utf-8")
     section = text.split("## Host it on Hugging Face Spaces", 1)[1].split("\n## ", 1)[0]
     assert "scripts/space_files.py --upload" in section
+    assert "](docs/hosting.md)" in README.read_text(encoding="utf-8")
 
 
 def test_the_uploaded_files_alone_run_the_app(tmp_path, uploaded):
