@@ -25,16 +25,21 @@ GROUP = "feedback"  # the page's and the API's submissions: one concurrency grou
 PER_MINUTE = 10  # submissions per client per minute (DIGITNET_FEEDBACK_PER_MINUTE)
 CHOICES = [("Yes", YES), *((str(d), str(d)) for d in range(10)), ("Not a digit", visitors.NOT_A_DIGIT)]
 KEPT = (
-    "Wrong? Pick what you drew. If you answer, we keep the strokes, the pen width, your answer, each network's "
-    "answer, the app's version and the time: no address, no cookie, never an upload."
+    "Wrong? Tap what you drew. We keep the strokes, pen width, your answer, each network's answer, the app's "
+    "version and the time; no address, no cookie, no upload."
 )
 FULL = "Thank you! We have collected all the drawings we can keep for now, so this one was not kept."
 OFF = "Thank you! This server does not keep drawings."
+# Compact enough that on a 390 px phone the control fits under the answer on the same screen: chips, no circles.
 CSS = """
-#feedback { gap: 4px; }
+#feedback { gap: 2px; }
+#feedback-choice { padding: 6px 8px; }
 #feedback-choice .wrap { gap: 4px; }
-#feedback-choice label { padding: 4px 8px; min-width: 0; }
-#feedback-note p { font-size: 12px; margin: 0; color: var(--body-text-color-subdued); }
+#feedback-choice label { padding: 3px 9px; min-width: 0; }
+#feedback-choice input { position: absolute; opacity: 0; width: 1px; height: 1px; }
+#feedback-choice label.selected { border-color: var(--color-accent); background: var(--color-accent-soft); }
+#feedback-note { padding: 0 8px 4px; }
+#feedback-note p { font-size: 12px; line-height: 1.35; margin: 0; color: var(--body-text-color-subdued); }
 """
 
 Predict = Callable[[np.ndarray | None, str], Prediction]

@@ -1,0 +1,317 @@
+"""Visitors' drawings (issue 26): the store, /feedback through the real app over HTTP, export and evaluation on what
+was kept, the per-client rate, the total cap, kill -9 durability, and the page's "Is that right?" control driven by
+a real browser with the mouse and with a finger on a phone."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from digitnet import drawing, feedback, visitors
+from digitnet.lab import browser
+from digitnet.lab import visitors as lab_visitors
+from digitnet.lab.attacks import Api
+from digitnet.lab.feedback_load import kill_during, send
+from digitnet.lab.serving import Server, forwarded_for, pad_value, visitor
+from digitnet.predict import Prediction
+
+RATE = 5  # the test server's submissions per client per minute
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("visitors")
+
+
+@pytest.fixture(scope="module")
+def app(store_dir):
+    env = {visitors.DIR_ENV: str(store_dir), "DIGITNET_FEEDBACK_PER_MINUTE": str(RATE)}
+    with Server("app", env=env) as s:
+        yield s
+
+
+def api_for(app, i: int) -> Api:
+    return Api(app, headers=forwarded_for(visitor(i)))
+
+
+def rows(store_dir) -> dict[int, visitors.Row]:
+    """The store's rows by id (none before its first submission: the server makes the file then)."""
+    if not (store_dir / visitors.FILE).exists():
+        return {}
+    return {r.id: r for r in visitors.read(store_dir)}
+
+
+# The store on its own
+
+
+def test_an_older_file_is_migrated_and_a_newer_one_refused(tmp_path):
+    conn = visitors.connect(tmp_path / visitors.FILE)
+    visitors.migrate(conn, upto=1)  # the first schema: no `model` column
+    conn.execute("INSERT INTO drawings (created, app_version, strokes, width, label, agreed, answers) "
+                 "VALUES ('2026-01-01T00:00:00Z', 'old', '[[1,2,3,4]]', 20, '4', 0, '{}')")  # fmt: skip
+    conn.close()
+    assert [(r.id, r.label, r.model) for r in visitors.read(tmp_path)] == [(1, "4", None)]  # read through a copy
+    check = sqlite3.connect(tmp_path / visitors.FILE)
+    assert check.execute("PRAGMA user_version").fetchone()[0] == 1  # reading left the file as it was
+    check.close()
+
+    store = visitors.Store(tmp_path)
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == visitors.VERSION == 2
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.add([[5, 6, 7, 8]], 20, "not a digit", False, {}, "cnn").id == 2
+    store.close()
+    assert [(r.label, r.model) for r in visitors.read(tmp_path)] == [("4", None), ("not a digit", "cnn")]
+
+    (tmp_path / "newer").mkdir()
+    newer = sqlite3.connect(tmp_path / "newer" / visitors.FILE)
+    newer.execute(f"PRAGMA user_version = {visitors.VERSION + 1}")
+    newer.close()
+    with pytest.raises(visitors.StoreError, match="schema version 3"):
+        visitors.Store(tmp_path / "newer")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / visitors.FILE).write_bytes(b"not a database " * 100)
+    with pytest.raises(visitors.StoreError, match="not a visitors' store"):
+        visitors.Store(tmp_path / "junk")
+
+
+def fake_predict(x, name: str) -> Prediction:
+    return Prediction(3, 0.9, [0.0] * 10, x, not_a_digit=name == "flags")
+
+
+def test_the_full_store_politely_keeps_nothing_more(tmp_path):
+    store = visitors.Store(tmp_path, max_rows=2)
+    keep = feedback.handler(fake_predict, ["cnn", "flags"], lambda: store)
+    value = pad_value()
+    first = keep(value, "cnn", "yes")
+    assert first["saved"] and first["label"] == "3"  # "yes": the shown network's digit
+    assert keep(value, "flags", "yes")["label"] == "not a digit"  # "yes" to a network whose verdict said so
+    full = keep(value, "cnn", 4)
+    assert full == {"saved": False, "id": None, "label": "4", "message": feedback.FULL}
+    assert len(rows(tmp_path)) == 2
+    store.close()
+    one = len(json.dumps(value["strokes"], separators=(",", ":"))) + len("{}")
+    small = visitors.Store(tmp_path / "bytes", max_bytes=one + 1)  # the byte cap: room for one drawing
+    assert small.add(value["strokes"], 20, "7", False, {}, "cnn").id == 1
+    assert small.add(value["strokes"], 20, "7", False, {}, "cnn") == visitors.Saved(None, "full")
+    off = feedback.handler(fake_predict, ["cnn"], lambda: None)
+    assert off(value, "cnn", "7") == {"saved": False, "id": None, "label": "7", "message": feedback.OFF}
+
+
+# Through the real app
+
+
+def test_round_trip_draw_correct_read_back_export_evaluate(app, store_dir, mnist_test, tmp_path):
+    x, y = mnist_test
+    picks = [0, 1, 2, 3, 4, 7]  # real test digits, drawn as the pad draws strokes
+    said = [str(int(y[i])) for i in picks[:4]] + ["yes", "not a digit"]
+    api = api_for(app, 1)
+    seen, replies = [], []
+    for k, (i, label) in enumerate(zip(picks, said, strict=True)):
+        value = pad_value(x[i].numpy(), seq=k + 1)
+        drawn = app.client(visitor(2 + k)).predict(value, "cnn", api_name="/draw")  # what /draw showed for it
+        seen.append(np.array(drawn[1]["input"], dtype=np.uint8).reshape(28, 28))
+        replies.append(send(api_for(app, 10 + k), value, "cnn", label))
+        assert replies[-1].kind == "saved", replies[-1]
+        assert "Thank you" in replies[-1].text
+    api.close()
+    kept = rows(store_dir)
+    for (i, label), reply in zip(zip(picks, said, strict=True), replies, strict=True):
+        row = kept[reply.id]
+        value = pad_value(x[i].numpy())
+        assert row.strokes == value["strokes"] and row.width == drawing.PEN
+        assert row.agreed == (label == "yes") and row.model == "cnn"
+        assert set(row.answers) == set(app_names(app)) and row.app_version
+        expected = str(row.answers["cnn"]["digit"]) if label == "yes" else label
+        assert row.label == reply.label == expected
+        assert "address" not in json.dumps(row.to_dict()) and "198.18" not in json.dumps(row.to_dict())
+
+    data_path, lines_path, data = lab_visitors.export(store_dir, tmp_path)
+    ids = [r.id for r in replies]
+    exported = {int(i): k for k, i in enumerate(data.ids)}
+    for j, rid in enumerate(ids):  # the export is what the server's renderer gave /draw
+        assert np.abs(data.x[exported[rid]].numpy().astype(int) - seen[j].astype(int)).max() <= 1
+    assert [json.loads(line)["id"] for line in lines_path.read_text().splitlines()] == sorted(kept)
+    assert torch.equal(lab_visitors.Drawings.load(data_path).y, data.y)
+
+    ours = lab_visitors.Drawings(data.x[[exported[r] for r in ids]], data.y[[exported[r] for r in ids]],
+                                 torch.tensor(ids))  # fmt: skip
+    results = lab_visitors.evaluate(ours, ["cnn", "cnn_oe"])
+    cnn = results["cnn"]
+    assert cnn["digits"] == 5 and cnn["non_digits"] == 1
+    assert cnn["correct"] == sum(kept[r].answers["cnn"]["digit"] == int(kept[r].label) for r in ids[:5])
+    assert sum(map(sum, cnn["confusion"])) == 6 and sum(cnn["confusion"][10]) == 1
+    for name, r in results.items():  # the same verdicts the server gave when it kept them
+        assert r["verdict"]
+        assert r["digits_flagged"] == sum(bool(kept[i].answers[name]["not_a_digit"]) for i in ids[:5])
+        assert r["non_digits_flagged"] == int(bool(kept[ids[5]].answers[name]["not_a_digit"]))
+    assert "few drawings (6" in lab_visitors.table(results, 6)
+
+
+def app_names(app) -> list[str]:
+    config = api_for(app, 0).http.get("/config").json()
+    radio = next(c for c in config["components"] if c.get("props", {}).get("elem_id") == "model")
+    return [value for _, value in radio["props"]["choices"]]
+
+
+def test_bad_labels_and_oversize_drawings_get_clear_errors(app, store_dir):
+    before = len(rows(store_dir))
+    value = pad_value()
+    big = drawing.payload([[(10.0, 10.0)]] * (drawing.MAX_STROKES + 1))
+    many = drawing.payload([[(float(i % 200), float(i // 200)) for i in range(drawing.MAX_POINTS + 1)]])
+    cases = [
+        (value, "cnn", "11", "the label must be 'yes', a digit 0-9 or 'not a digit'"),
+        (value, "cnn", "seven", "the label must be"),
+        (value, "cnn", None, "the label must be"),
+        (value, "nope", "4", "is not in the list of choices"),  # the network selector, as for /draw
+        (big, "cnn", "4", f"the limit is {drawing.MAX_STROKES}"),
+        (many, "cnn", "4", f"the limit is {drawing.MAX_POINTS:,}"),
+        ({"strokes": [[1, 2, float("nan"), 3]]}, "cnn", "4", "finite numbers"),
+        ({"strokes": [], "width": 20}, "cnn", "4", "draw a digit first"),
+        ({"strokes": [[1, 2, 3, 4]], "width": 1000}, "cnn", "4", "'width' must be a number"),
+    ]
+    for i, (drawn, model, label, message) in enumerate(cases):
+        api = api_for(app, 100 + i)
+        reply = send(api, json.loads(json.dumps(drawn)) if drawn is not big else drawn, model, label)
+        api.close()
+        assert reply.kind == "refused" and message in reply.text, (label, reply)
+    assert len(rows(store_dir)) == before  # nothing kept
+
+
+def test_a_client_gets_429_past_its_rate_and_others_do_not(app):
+    api = api_for(app, 200)
+    replies = [send(api, pad_value(), "cnn", "7") for _ in range(RATE + 1)]
+    assert [r.kind for r in replies[:RATE]] == ["saved"] * RATE
+    assert replies[RATE].kind == "refused" and "HTTP 429" in replies[RATE].text
+    assert f"at most {RATE} feedback requests a minute per client" in replies[RATE].text
+    r = api.submit("feedback", [pad_value(), "cnn", "7"])
+    assert r.status_code == 429 and r.headers.get("retry-after")
+    api.close()
+    other = api_for(app, 201)
+    assert send(other, pad_value(), "cnn", "7").kind == "saved"
+    other.close()
+
+
+@pytest.mark.slow
+def test_kill_9_during_200_submissions_loses_none_acknowledged(tmp_path):
+    k = kill_during(tmp_path, count=200, kill_after=100)
+    assert len(k.acknowledged) >= 100, k.other
+    assert k.lost == [], f"{len(k.lost)} acknowledged submissions lost"
+    assert k.integrity == "ok" and k.rows >= len(k.acknowledged)
+    assert {r.id for r in k.acknowledged} <= {r.id for r in visitors.read(tmp_path)}
+
+
+# The page in a browser
+
+DESKTOP, PHONE = {"width": 1280, "height": 1000}, {"width": 390, "height": 844}
+SEVEN = [[(-65, -85), (55, -85), (0, 20), (-25, 95)]]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not browser.available():
+        pytest.skip(f"{browser.CHROMIUM} is not installed")
+    with browser.chromium() as b:
+        yield b
+
+
+def open_page(chromium, app, viewport, **context):
+    page = chromium.new_context(viewport=viewport, **context).new_page()
+    page.set_default_timeout(60_000)
+    page.goto(app.url)
+    page.wait_for_selector("#pad canvas")
+    return page
+
+
+def to_page(page, dx: float, dy: float) -> tuple[float, float]:
+    box = page.locator("#pad canvas").bounding_box()
+    k = box["width"] / drawing.CANVAS
+    return box["x"] + box["width"] / 2 + k * dx, box["y"] + box["height"] / 2 + k * dy
+
+
+def mouse_draw(page, strokes) -> None:
+    for stroke in strokes:
+        page.mouse.move(*to_page(page, *stroke[0]))
+        page.mouse.down()
+        for dx, dy in stroke[1:]:
+            page.mouse.move(*to_page(page, dx, dy), steps=12)
+        page.mouse.up()
+
+
+def touch_draw(page, strokes) -> None:
+    cdp = page.context.new_cdp_session(page)
+    for stroke in strokes:
+        pts = [to_page(page, *stroke[0])]
+        for (ax, ay), (bx, by) in zip(stroke, stroke[1:], strict=False):
+            pts += [to_page(page, ax + (bx - ax) * t / 10, ay + (by - ay) * t / 10) for t in range(1, 11)]
+        for kind, (x, y) in [("touchStart", pts[0])] + [("touchMove", p) for p in pts[1:]]:
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def answered(page) -> None:
+    """Wait until the live readout answers the finished drawing."""
+    page.wait_for_function("() => { const o = document.querySelector('#pad .dn-live'); "
+                           "return +o.dataset.seq > 0 && o.dataset.seq === o.dataset.asked; }")  # fmt: skip
+
+
+def settled(page) -> None:
+    """Wait until the pen-up answer has filled the page too (what the network sees), so nothing moves after."""
+    answered(page)
+    page.wait_for_selector("#pixels figure", state="attached")
+
+
+def choice(page, text: str):
+    return page.locator("#feedback-choice label").filter(has_text=text).first
+
+
+def in_view(page, selector: str) -> bool:
+    box, vp = page.locator(selector).bounding_box(), page.viewport_size
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= vp["height"]
+
+
+@pytest.mark.browser
+def test_the_page_sends_a_correction_with_the_mouse_and_resets_on_the_next_drawing(chromium, app, store_dir):
+    page = open_page(chromium, app, DESKTOP)
+    try:
+        before = set(rows(store_dir))
+        assert "no upload" in page.inner_text("#feedback-note")
+        mouse_draw(page, SEVEN)
+        settled(page)
+        choice(page, "4").click()
+        page.wait_for_selector("#feedback-note :text('Thank you')")
+        new = [r for i, r in rows(store_dir).items() if i not in before]
+        assert [(r.label, r.agreed, r.model) for r in new] == [("4", False, "cnn")]
+        page.click("#pad .dn-clear")  # the next drawing resets the control
+        page.wait_for_function("() => !document.querySelector('#feedback-choice input:checked')")
+        page.wait_for_selector("#feedback-note :text('no upload')")
+    finally:
+        page.context.close()
+
+
+@pytest.mark.browser
+def test_a_finger_says_yes_on_a_phone_and_the_answer_stays_in_view(chromium, app, store_dir):
+    page = open_page(chromium, app, PHONE, has_touch=True, is_mobile=True, device_scale_factor=2)
+    try:
+        before = set(rows(store_dir))
+        page.locator("#pad canvas").scroll_into_view_if_needed()
+        touch_draw(page, SEVEN)
+        settled(page)
+        page.eval_on_selector("#feedback-note", "(e) => e.scrollIntoView({block: 'end'})")
+        assert in_view(page, "#pad .dn-live-digit"), "the control does not fit under the answer on one screen"
+        choice(page, "Yes").tap()
+        page.wait_for_selector("#feedback-note :text('Thank you')")
+        new = [r for i, r in rows(store_dir).items() if i not in before]
+        assert [(r.label, r.agreed) for r in new] == [("7", True)]
+        page.eval_on_selector("#feedback-note", "(e) => e.scrollIntoView({block: 'end'})")
+        if os.environ.get("DIGITNET_SCREENSHOT"):
+            page.screenshot(path=str(Path(os.environ["DIGITNET_SCREENSHOT"]).with_name("screenshot_feedback.png")))
+        assert in_view(page, "#feedback-choice") and in_view(page, "#feedback-note")
+        assert in_view(page, "#pad .dn-live-digit"), "the control pushed the answer out of view"
+    finally:
+        page.context.close()
