@@ -11,6 +11,8 @@ from digitnet.guard import Limits
 from digitnet.lab import attacks, floods
 from digitnet.page import QUEUE_SIZE
 
+MB = 2**20
+
 # Measured with benchmarks.memory_attacks after the fixes (docs/benchmarks.md): no attack moved the peak by more
 # than ~45 MB (the queue flood: two 3000x3000 uploads being prepared at once) or kept more than ~15 MB.
 PEAK_MB = 80
@@ -187,3 +189,19 @@ def test_the_queue_holds_at_most_its_size_when_many_visitors_send_at_once(ctx):
 def test_the_app_still_reads_a_seven_after_the_attacks(ctx):
     assert str(attacks.the_seven_still_reads(ctx)) == "answer: digit 7"
     assert str(attacks.drawn_seven(ctx)) == "answer: digit 7"
+
+
+def test_feedback_from_one_client_is_rate_limited_and_the_store_barely_grows(ctx):
+    result = flood(ctx, "600 /feedback of the largest drawing from one address", 60 / 600, "refused", "429")
+    f = result.answer.figures
+    assert f["saved"] == 10 and f["refused_429"] == 50, result.answer  # page.guard_limits: 10 a minute per client
+    assert f["store_grown"] < 2 * MB, result.answer  # ten drawings of about 60 KB, and their WAL pages
+
+
+def test_feedback_from_many_visitors_stops_at_the_store_cap(ctx):
+    # 40 visitors: each is a session holding the drawing (~0.45 MB), so more would measure sessions, not the store
+    result = flood(ctx, "/feedback of the largest drawing from 300 visitors", 40 / 300, "answer", "not kept")
+    f = result.answer.figures
+    assert f["saved"] >= 5 and f["not_kept"] > 0, result.answer  # about 16 drawings of 60 KB fill the 1 MB cap
+    # the file at its cap, plus at most the WAL between two automatic checkpoints (1,000 pages of 4 KB)
+    assert f["store"] < (floods.VISITORS_MAX_MB + 5) * MB, result.answer

@@ -29,6 +29,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from digitnet import visitors
 from digitnet.lab import attacks
 from digitnet.lab.attacks import Answer, Api, Context, Result, file_value, live_answer, refused
 from digitnet.lab.serving import Server, pad_value
@@ -37,6 +38,7 @@ VICTIM = "198.51.100.23"  # the other client's address (X-Forwarded-For from loo
 ATTACKER = "203.0.113.80"
 UNTRUSTED_PEER = "127.0.0.2"  # a loopback address not trusted as a proxy (the tests' servers trust 127.0.0.1)
 MB = 2**20
+VISITORS_MAX_MB = 1  # the flood server's visitors' store cap (the app's own: visitors.MAX_BYTES), so floods reach it
 
 
 @dataclass
@@ -60,7 +62,8 @@ def flood_server(folder: Path, module: str = "app") -> Server:
     (folder/server.log: the server's stderr), so that disk and log growth are this server's alone."""
     (folder / "cache").mkdir(parents=True, exist_ok=True)
     (folder / "tmp").mkdir(exist_ok=True)
-    env = {"GRADIO_TEMP_DIR": str(folder / "cache"), "TMPDIR": str(folder / "tmp")}
+    env = {"GRADIO_TEMP_DIR": str(folder / "cache"), "TMPDIR": str(folder / "tmp"),
+           visitors.DIR_ENV: str(folder / "visitors"), "DIGITNET_VISITORS_MAX_MB": str(VISITORS_MAX_MB)}  # fmt: skip
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     log = os.open(folder / "server.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
@@ -721,6 +724,66 @@ def queue_many_clients(ctx: Context, scale: float, clients: int = 100, side: int
     return attack()
 
 
+def _feedback(api: Api, value: dict, label: str = "4") -> str:
+    """One /feedback submission's outcome in a word: saved, not kept (the store is full), 429, or the message."""
+    from digitnet.lab.feedback_load import send
+
+    reply = send(api, value, "cnn", label)
+    if reply.kind == "refused" and "HTTP 429" in reply.text:
+        return "429"
+    return reply.kind if reply.kind in ("saved", "not kept") else f"{reply.kind}: {reply.text[:50]}"
+
+
+def store_bytes(ctx: Context) -> int:
+    """The flood server's visitors' store on disk: the file, its WAL and shared-memory index."""
+    folder = ctx.folder / "visitors"
+    return sum(f.stat().st_size for f in folder.glob(visitors.FILE + "*")) if folder.exists() else 0
+
+
+def feedback_one_client(ctx: Context, scale: float) -> Flood:
+    """600 /feedback submissions of the largest drawing from one address, 4 at a time: 10 a minute are kept, the
+    rest refused with 429 before Gradio reads them."""
+    count, big = max(20, int(600 * scale)), largest_drawing()
+    api = attacker(ctx, "203.0.113.90")
+    before = store_bytes(ctx)
+
+    def attack() -> Flood:
+        with ThreadPoolExecutor(4) as pool:
+            kinds = collections.Counter(pool.map(lambda i: _feedback(api, big), range(count)))
+        grown = store_bytes(ctx) - before
+        text = f"{count} submissions: {dict(kinds)}; the store grew {grown / MB:.2f} MB"
+        return Flood("refused" if kinds["429"] else "answer", text,
+                     figures={"saved": kinds["saved"], "refused_429": kinds["429"], "store_grown": grown})  # fmt: skip
+
+    try:
+        return during(ctx, attack)
+    finally:
+        api.close()
+
+
+def feedback_many_clients(ctx: Context, scale: float, clients: int = 300) -> Flood:
+    """The largest drawing sent to /feedback by 300 visitors (each its own address, within its rate), 8 at a time:
+    the store keeps drawings until its cap (VISITORS_MAX_MB here), then answers politely that it keeps no more."""
+    count, big = max(20, int(clients * scale)), largest_drawing()
+
+    def one(i: int) -> str:
+        api = attacker(ctx, f"198.18.3.{i % 250 + 1}" if i < 250 else f"198.18.4.{i % 250 + 1}")
+        try:
+            return _feedback(api, big)
+        finally:
+            api.close()
+
+    def attack() -> Flood:
+        with ThreadPoolExecutor(8) as pool:
+            kinds = collections.Counter(pool.map(one, range(count)))
+        size = store_bytes(ctx)
+        text = f"{count} visitors: {dict(kinds)}; the store holds {size / MB:.2f} MB (cap {VISITORS_MAX_MB} MB)"
+        return Flood("answer" if not set(kinds) - {"saved", "not kept"} else "refused", text,
+                     figures={"saved": kinds["saved"], "not_kept": kinds["not kept"], "store": size})  # fmt: skip
+
+    return during(ctx, attack)
+
+
 def _short(text: str) -> str:
     return "HTTP 503 queue full" if "Queue is full" in text else text[:40]
 
@@ -742,6 +805,8 @@ FLOODS: dict[str, Callable[[Context, float], Flood]] = {
     "40 concurrent /draw events from one address": concurrent_events,
     "40 concurrent live predictions from one address": concurrent_live,
     "100 visitors at once, one slow /classify each": queue_many_clients,
+    "600 /feedback of the largest drawing from one address": feedback_one_client,
+    "/feedback of the largest drawing from 300 visitors": feedback_many_clients,
 }
 
 
