@@ -130,16 +130,22 @@ class Store:
         ).fetchone()
         self.version = app_version()
         self.lock = threading.Lock()
+        self.pusher = None  # the CommitScheduler, when the store is pushed
 
     @classmethod
     def from_env(cls) -> Store | None:
-        """The configured store (None when DIGITNET_VISITORS_DIR=off)."""
+        """The configured store (None when DIGITNET_VISITORS_DIR=off), pushed to a dataset repository when
+        DIGITNET_VISITORS_REPO is set (digitnet/visitors_push.py)."""
         folder = default_dir()
         if folder is None:
             return None
         rows = int(os.environ.get("DIGITNET_VISITORS_MAX_ROWS") or MAX_ROWS)
         mb = float(os.environ.get("DIGITNET_VISITORS_MAX_MB") or MAX_BYTES / 2**20)
-        return cls(folder, rows, int(mb * 2**20))
+        store = cls(folder, rows, int(mb * 2**20))
+        from digitnet import visitors_push  # it imports this module
+
+        store.pusher = visitors_push.start(store)
+        return store
 
     def add(self, strokes: list, width: int, label: str, agreed: bool, answers: dict, model: str | None) -> Saved:
         """Keep one drawing (strokes as the pad sends them, already checked by digitnet/drawing.py); returns once

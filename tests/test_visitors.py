@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from digitnet import drawing, feedback, visitors
+from digitnet import drawing, feedback, visitors, visitors_push
 from digitnet.lab import browser
 from digitnet.lab import visitors as lab_visitors
 from digitnet.lab.attacks import Api
@@ -315,3 +316,33 @@ def test_a_finger_says_yes_on_a_phone_and_the_answer_stays_in_view(chromium, app
         assert in_view(page, "#pad .dn-live-digit"), "the control pushed the answer out of view"
     finally:
         page.context.close()
+
+
+def test_the_store_is_pushed_with_commit_scheduler_to_a_local_folder(tmp_path, monkeypatch):
+    """The CommitScheduler path, offline: DIGITNET_VISITORS_REPO=dir:FOLDER commits snapshots into a folder."""
+    monkeypatch.setenv(visitors.DIR_ENV, str(tmp_path / "store"))
+    monkeypatch.setenv(visitors_push.REPO_ENV, f"dir:{tmp_path / 'hub'}")
+    monkeypatch.setenv(visitors_push.MINUTES_ENV, str(0.5 / 60))  # every half second
+    store = visitors.Store.from_env()
+    try:
+        assert store.pusher is not None
+        for label in ("4", "not a digit", "7"):
+            store.add([[1, 2, 3, 4]], 20, label, False, {}, "cnn")
+        pushed = tmp_path / "hub" / visitors.FILE
+
+        def pushed_labels() -> list[str]:
+            try:
+                return [r.label for r in visitors.read(pushed)] if pushed.exists() else []
+            except visitors.StoreError:
+                return []
+
+        deadline = time.monotonic() + 30
+        while pushed_labels() != ["4", "not a digit", "7"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert pushed_labels() == ["4", "not a digit", "7"]  # a whole, readable database, not the live file
+        assert not (tmp_path / "hub" / (visitors.FILE + "-wal")).exists()
+    finally:
+        store.pusher.stop()
+        store.close()
+    monkeypatch.delenv(visitors_push.REPO_ENV)
+    assert visitors_push.start(visitors.Store(tmp_path / "other")) is None  # off unless configured
