@@ -176,12 +176,16 @@ class Data:
     outliers: torch.Tensor | None  # non-digits for outlier exposure (when recipe.outlier_exposure)
 
 
-def load_data(recipe: Recipe, device: torch.device, data_dir: str | None = None) -> Data:
-    """The training (first `recipe.limit`), validation and test splits, plus the recipe's strokes and outliers."""
+def load_data(recipe: Recipe, device: torch.device, data_dir: str | None = None, visitors=None) -> Data:
+    """The training (first `recipe.limit`), validation and test splits, plus the recipe's strokes and outliers.
+    `visitors` (lab/visitors.Drawings): their digits join the training set, their non-digits the outliers."""
     (xtr, ytr), (xval, yval) = train_val_split(data_dir)
     xte, yte = load_mnist(train=False, root=data_dir)
     if recipe.limit:
         xtr, ytr = xtr[: recipe.limit], ytr[: recipe.limit]
+    if visitors is not None:
+        digits = visitors.y >= 0
+        xtr, ytr = torch.cat([xtr, visitors.x[digits]]), torch.cat([ytr, visitors.y[digits]])
     strokes = None
     if recipe.stroke_share > 0:
         from digitnet.lab.strokes import stroke_digits
@@ -196,14 +200,16 @@ def load_data(recipe: Recipe, device: torch.device, data_dir: str | None = None)
         from digitnet.lab.probes import training_outliers
 
         outliers = to_float(training_outliers(seed=recipe.seed)).to(device)
+        if visitors is not None and (visitors.y < 0).any():
+            outliers = torch.cat([outliers, to_float(visitors.x[visitors.y < 0]).to(device)])
     return Data(xtr, ytr, xval, yval, xte, yte, strokes, outliers)
 
 
-def prepare(recipe: Recipe, device: torch.device, data_dir: str | None = None):
+def prepare(recipe: Recipe, device: torch.device, data_dir: str | None = None, visitors=None):
     """Seeded from the recipe: the data, a freshly initialised model, its optimizer and schedule over all
     `recipe.epochs`, and the generator that draws the batches, augmentation, stroke swaps and outliers."""
     torch.manual_seed(recipe.seed)
-    data = load_data(recipe, device, data_dir)
+    data = load_data(recipe, device, data_dir, visitors)
     model = recipe.build().to(device)
     if isinstance(model, models.CNN):
         model = model.to(memory_format=torch.channels_last)
@@ -222,12 +228,15 @@ def run(
     threads: int | None = None,
     command: str | None = None,
     teachers: list[str | Path] | None = None,
+    visitors: str | Path | None = None,
 ) -> dict:
     """Train `recipe`, write <out>/<recipe.model>.safetensors and its JSON, and return that JSON's content.
 
     Calibration ("not a digit" scores) is fitted unless `calibrate` is False or the recipe has a `limit`.
     `command`: recorded in the JSON (default: the train.py command line that reproduces the recipe).
     `teachers`: CNN weights files for a recipe with `distill` > 0 (recorded in the JSON with their SHA-256).
+    `visitors`: visitors' drawings (a store or its export, docs/visitors.md) added to the training data: digits
+    to the digits, "not a digit" to the outliers when the recipe has outlier exposure (recorded in the JSON).
     """
     if bool(teachers) != (recipe.distill > 0):
         raise ValueError(
@@ -243,7 +252,16 @@ def run(
         print("note: this CPU has no bfloat16 instructions (AVX512-BF16 or AMX), so --bf16 is emulated and may be")
         print("      slower than float32; --no-bf16 trains in float32 (the weights then differ from the shipped ones)")
     taught = [models.load_cnn(p).to(device, memory_format=torch.channels_last) for p in teachers or []]
-    data, model, opt, sched, gen = prepare(recipe, device, data_dir)
+    extra = None
+    if visitors is not None:
+        from digitnet.lab.visitors import load as load_visitors
+
+        extra = load_visitors(visitors)
+        digits, others = int((extra.y >= 0).sum()), int((extra.y < 0).sum())
+        used = others if recipe.outlier_exposure else 0
+        print(f"visitors' drawings from {visitors}: {digits} digits added to the training set, {used} of {others} "
+              "non-digits to the outliers" + ("" if recipe.outlier_exposure else " (the recipe has none)"))  # fmt: skip
+    data, model, opt, sched, gen = prepare(recipe, device, data_dir, extra)
     print(f"{recipe.model}: {models.n_params(model):,} parameters, {len(data.xtr):,} training images, device {device}")
 
     t0, history = time.perf_counter(), []
@@ -277,6 +295,8 @@ def run(
         date=datetime.now(UTC).isoformat(timespec="seconds"),
         command=command if command is not None else command_line(recipe, teachers),
     )
+    if extra is not None:
+        meta["visitors"] = {"path": str(visitors), "digits": digits, "non_digits": used, "ids": extra.ids.tolist()}
     if teachers:
         meta["teachers"] = [{"file": str(p), "sha256": _sha256(p)} for p in teachers]
     out = Path(out) / f"{recipe.model}.safetensors"
@@ -357,6 +377,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--distill", type=float, help="weight of the teachers' probabilities in the digits' loss")
     p.add_argument("--ce-weight", type=float, help="generative classifier: weight of Bayes' rule's cross-entropy")
     p.add_argument("--teachers", nargs="+", default=[], metavar="FILE", help="CNN weights files to distil from")
+    p.add_argument("--visitors", metavar="PATH", help="add visitors' drawings (a store or its export) to the data")
     p.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
     p.add_argument("--no-calibrate", action="store_true", help="skip fitting the out-of-distribution scores")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -378,6 +399,7 @@ def main(argv: list[str] | None = None) -> dict:
         threads=args.threads,
         command="python train.py " + " ".join(argv),
         teachers=args.teachers,
+        visitors=args.visitors,
     )
 
 

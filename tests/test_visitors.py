@@ -346,3 +346,24 @@ def test_the_store_is_pushed_with_commit_scheduler_to_a_local_folder(tmp_path, m
         store.close()
     monkeypatch.delenv(visitors_push.REPO_ENV)
     assert visitors_push.start(visitors.Store(tmp_path / "other")) is None  # off unless configured
+
+
+def test_train_adds_visitors_digits_to_a_recipes_data(tmp_path, mnist_test, capsys):
+    """train.py --visitors: the visitors' digits join the training set (a non-digit waits for outlier exposure)."""
+    import dataclasses
+
+    import train
+    from digitnet.lab.recipes import RECIPES
+
+    x, y = mnist_test
+    store = visitors.Store(tmp_path / "store")
+    for i in range(5):
+        store.add(pad_value(x[i].numpy())["strokes"], drawing.PEN, str(int(y[i])), False, {}, "cnn")
+    store.add(pad_value()["strokes"], drawing.PEN, "not a digit", False, {}, "cnn")
+    store.close()
+    recipe = dataclasses.replace(RECIPES["mlp"], epochs=1, limit=256)
+    meta = train.run(recipe, device="cpu", out=tmp_path, quiet=True, calibrate=False, visitors=tmp_path / "store")
+    assert meta["visitors"] == {"path": str(tmp_path / "store"), "digits": 5, "non_digits": 0,
+                                "ids": [1, 2, 3, 4, 5, 6]}  # fmt: skip
+    out = capsys.readouterr().out
+    assert "261 training images" in out and "5 digits added to the training set, 0 of 1 non-digits" in out
