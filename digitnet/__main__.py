@@ -35,7 +35,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    if args.visitors:
+    if args.visitors and not args.ood:
         from digitnet.lab import visitors
 
         return visitors.main_evaluate(args)
@@ -83,7 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--probe-n", type=int, help="--ood: images per probe family (default 1000)")
     ev.add_argument("--plots", help="--ood: folder for the PNG plots (default docs/)")
     ev.add_argument("--fool-n", type=int, help="--ood: MNIST test digits fooled per network (default 50)")
-    ev.add_argument("--visitors", metavar="PATH", help="every network on visitors' drawings (a store or its export)")
+    ev.add_argument(
+        "--visitors",
+        metavar="PATH",
+        help="every network on visitors' drawings (a store or its export); with --ood: in the report",
+    )
     ev.add_argument("--json", metavar="FILE", help="--visitors: also write the figures as JSON")
     vi = sub.add_parser("visitors", help="visitors' drawings kept by the app's 'Is that right?' (docs/visitors.md)")
     vi_sub = vi.add_subparsers(dest="action", required=True)

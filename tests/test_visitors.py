@@ -152,6 +152,27 @@ def test_round_trip_draw_correct_read_back_export_evaluate(app, store_dir, mnist
         assert r["digits_flagged"] == sum(bool(kept[i].answers[name]["not_a_digit"]) for i in ids[:5])
         assert r["non_digits_flagged"] == int(bool(kept[ids[5]].answers[name]["not_a_digit"]))
     assert "few drawings (6" in lab_visitors.table(results, 6)
+    assert "rest on few drawings" in lab_visitors.report_section(store_dir)  # evaluate --ood --visitors
+
+
+def test_the_commands_export_and_evaluate_a_store(tmp_path, capsys):
+    from digitnet.__main__ import main
+
+    store = visitors.Store(tmp_path / "store")
+    store.add(pad_value()["strokes"], drawing.PEN, "7", False, {}, "cnn")
+    store.add([[140, 140]], drawing.PEN, "not a digit", False, {}, "cnn")  # a dot
+    store.close()
+    assert main(["visitors", "export", "--store", str(tmp_path / "store"), "--out", str(tmp_path / "out")]) == 0
+    assert "2 drawings ->" in capsys.readouterr().out
+    assert lab_visitors.Drawings.load(tmp_path / "out" / "visitors.pt").y.tolist() == [7, -1]
+    for path in (tmp_path / "store", tmp_path / "out" / "visitors.pt"):
+        assert main(["evaluate", "--visitors", str(path), "--json", str(tmp_path / "f.json")]) == 0
+        out = capsys.readouterr().out
+        assert "2 (1 digits, 1 not digits)" in out and "rest on few drawings" in out
+        figures = json.loads((tmp_path / "f.json").read_text())
+        assert figures["n"] == 2 and figures["networks"]["cnn"]["digits"] == 1
+    assert main(["evaluate", "--visitors", str(tmp_path / "nowhere")]) == 2
+    assert "no visitors' store there" in capsys.readouterr().out
 
 
 def app_names(app) -> list[str]:

@@ -369,6 +369,10 @@ def main(args: argparse.Namespace) -> int:
     print(f"## Fooling\n\n{n_fool} MNIST test digits, each changed (digitnet.explore.fool) until the network says a "
           f"seeded random other digit with >= 99%; every network's verdict on the fooled images:\n\n"
           f"{fooling}\n")  # fmt: skip
+    if getattr(args, "visitors", None):  # printed only: the docs quote the standard report
+        from digitnet.lab.visitors import report_section
+
+        print(report_section(args.visitors, getattr(args, "device", None)) + "\n")
     exploring.plot_dreams(explored, out_dir / "ood_dreams.png")
     exploring.plot_drawings(rows, check, out_dir / "ood_drawings.png")
     plot_doodles(out_dir / "doodles.png")

@@ -152,6 +152,15 @@ def confusion_text(r: dict) -> str:
     return "\n".join([head, *rows])
 
 
+def report_section(path: str | Path, device: str | None = None) -> str:
+    """The report's section on visitors' drawings (`evaluate --ood --visitors PATH`): the table, with its warning
+    when the figures rest on few drawings."""
+    data = load(path)
+    head = (f"## Visitors' drawings\n\n{len(data.y)} drawings kept by the app's 'Is that right?' "
+            f"({int((data.y >= 0).sum())} digits, {int((data.y < 0).sum())} not digits) from {path}:\n\n")  # fmt: skip
+    return head + table(evaluate(data, None, device), len(data.y))
+
+
 def main_evaluate(args: argparse.Namespace) -> int:
     try:
         data = load(args.visitors)
