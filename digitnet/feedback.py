@@ -21,7 +21,7 @@ from digitnet.predict import Prediction
 from digitnet.preprocess import InputError
 
 YES = "yes"
-GROUP = "feedback"  # the page's and the API's submissions: one concurrency group, one per-client rate (the guard)
+GROUP = "feedback"  # the page's and the API's submissions: one at a time, and one per-client rate (the guard)
 PER_MINUTE = 10  # submissions per client per minute (DIGITNET_FEEDBACK_PER_MINUTE)
 CHOICES = [("Yes", YES), *((str(d), str(d)) for d in range(10)), ("Not a digit", visitors.NOT_A_DIGIT)]
 KEPT = (
@@ -120,7 +120,8 @@ class Control:
                 return KEPT
             return feedback(value, name, said)["message"]
 
-        rated = dict(concurrency_id=GROUP)
+        # One submission at a time: each runs every network once, and must not take the cores live drawing needs.
+        rated = dict(concurrency_id=GROUP, concurrency_limit=1)
         self.choice.input(from_page, [pad, model, self.choice], self.note, show_progress="hidden",
                           api_visibility="private", **rated)  # fmt: skip
         pad.change(None, None, [self.choice, self.note], js=f"() => [null, {json.dumps(KEPT)}]",
