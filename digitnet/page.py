@@ -41,8 +41,11 @@ INTRO = (
 )
 # On a phone the pad and the answer must share one screen: the intro's sentence waits in the explanation below.
 # One answer: on the Draw tab the readout under the pad is the answer; the view below it adds only the reasons.
+# Until the pad is on the page, only the intro shows: Gradio draws the text below first and the pad pushed it down
+# as it arrived (Lighthouse, mobile: layout shift 0.91 -> 0.00, performance 22 -> 44; benchmarks/lighthouse.py).
 PAGE_CSS = """@media (max-width: 640px) { #intro p { display: none; } }
 .gradio-container:has(button[role=tab][data-tab-id=draw][aria-selected=true]) #answer .dn-full { display: none; }
+.gradio-container:not(:has(#pad canvas)) :is(main > .column > :not(#intro), footer) { display: none; }
 """
 EXPLANATION = """
 ## What the chart means
