@@ -173,6 +173,11 @@ class Store:
             self.conn.close()
 
 
+def read_only(path: Path) -> str:
+    """The URI that opens `path` read-only (any characters in the path)."""
+    return path.resolve().as_uri() + "?mode=ro"
+
+
 @dataclass
 class Row:
     """One kept drawing, as read back."""
@@ -199,7 +204,7 @@ def read(path: str | Path) -> Iterator[Row]:
         path = path / FILE
     if not path.exists():
         raise StoreError(f"{path}: no visitors' store there")
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = sqlite3.connect(read_only(path), uri=True)
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version < VERSION:

@@ -30,7 +30,7 @@ LOCAL = "dir:"
 def snapshot(source: Path, target: Path) -> int:
     """A consistent copy of the store `source` at `target` (SQLite's online backup); returns its row count."""
     tmp = target.with_suffix(".tmp")
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    src = sqlite3.connect(visitors.read_only(source), uri=True)
     dst = sqlite3.connect(tmp)
     try:
         src.backup(dst)
