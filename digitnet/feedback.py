@@ -42,7 +42,20 @@ CSS = """
 #feedback-note p { font-size: 12px; line-height: 1.35; margin: 0; color: var(--body-text-color-subdued); }
 """
 
+NOT_THE_PAD = "Only drawings from the pad are kept: the answer shown is for an upload (or is still coming)."
+
 Predict = Callable[[np.ndarray | None, str], Prediction]
+
+
+def shows_pad(value: dict | None, current: np.ndarray | None) -> bool:
+    """Whether the page's current input is the pad's drawing (not an upload shown since, not an older drawing)."""
+    try:
+        x = drawing.to_input(value)
+    except InputError:
+        return True  # feedback() answers with the drawing's own error
+    if x is None:
+        return True  # feedback() answers "draw a digit first"
+    return current is not None and x.shape == current.shape and bool(np.array_equal(x, current))
 
 
 def label_of(said: object) -> str:
@@ -111,18 +124,22 @@ class Control:
     api_out: gr.JSON
     api_button: gr.Button
 
-    def wire(self, pad: gr.HTML, model: gr.Radio, feedback: Callable) -> None:
+    def wire(self, pad: gr.HTML, model: gr.Radio, feedback: Callable, seen: gr.State) -> None:
         """One click on an answer sends it (page and API share the rate group GROUP); the next drawing resets
-        the control. The API endpoint is /feedback (drawing as /draw takes it, network, label)."""
+        the control. The API endpoint is /feedback (drawing as /draw takes it, network, label). `seen`: the
+        page's current input (the pad's or an upload's), so that an answer about an upload never keeps the pad's
+        older drawing under the upload's label."""
 
-        def from_page(value: dict | None, name: str, said: str | None) -> str:
+        def from_page(value: dict | None, name: str, said: str | None, current: np.ndarray | None) -> str:
             if said is None:
                 return KEPT
+            if not shows_pad(value, current):
+                raise gr.Error(NOT_THE_PAD)
             return feedback(value, name, said)["message"]
 
         # One submission at a time: each runs every network once, and must not take the cores live drawing needs.
         rated = dict(concurrency_id=GROUP, concurrency_limit=1)
-        self.choice.input(from_page, [pad, model, self.choice], self.note, show_progress="hidden",
+        self.choice.input(from_page, [pad, model, self.choice, seen], self.note, show_progress="hidden",
                           api_visibility="private", **rated)  # fmt: skip
         pad.change(None, None, [self.choice, self.note], js=f"() => [null, {json.dumps(KEPT)}]",
                    api_visibility="private")  # fmt: skip

@@ -318,6 +318,25 @@ def test_the_page_sends_a_correction_with_the_mouse_and_resets_on_the_next_drawi
 
 
 @pytest.mark.browser
+def test_an_answer_about_an_upload_keeps_nothing(chromium, app, store_dir):
+    """Uploads are never kept: after a drawing, an example (an upload) is answered, and "4" then refuses to keep
+    the pad's older drawing under the upload's label."""
+    page = open_page(chromium, app, DESKTOP)
+    try:
+        mouse_draw(page, SEVEN)
+        settled(page)
+        before = set(rows(store_dir))
+        page.click("button.gallery-item:has(img[src*='not_digit_letter_A'])")
+        page.wait_for_selector("button[role=tab][aria-selected=true]:has-text('Upload')")
+        page.wait_for_selector("#compare .dn-model[data-model='cnn_oe'] .dn-verdict.not-digit")  # its answer shown
+        choice(page, "4").click()
+        page.wait_for_selector(f"text={feedback.NOT_THE_PAD[:40]}")
+        assert set(rows(store_dir)) == before
+    finally:
+        page.context.close()
+
+
+@pytest.mark.browser
 def test_a_finger_says_yes_on_a_phone_and_the_answer_stays_in_view(chromium, app, store_dir):
     page = open_page(chromium, app, PHONE, has_touch=True, is_mobile=True, device_scale_factor=2)
     try:
