@@ -222,8 +222,9 @@ def test_a_client_gets_429_past_its_rate_and_others_do_not(app):
 @pytest.mark.slow
 def test_kill_9_during_200_submissions_loses_none_acknowledged(tmp_path):
     k = kill_during(tmp_path, count=200, kill_after=100, kill_s=30)
-    assert len(k.acknowledged) >= 10, k.other  # killed mid-way: at 100 acknowledged, or after 30 s on a loaded machine
-    assert sum(k.other.values()) >= 50, k.other  # ... with many still in flight
+    # killed mid-way: at 100 acknowledged, or after 30 s on a loaded machine (9-23 acknowledged at load 6-11)
+    assert k.acknowledged, k.other
+    assert sum(n for what, n in k.other.items() if "Connect" not in what) >= 50, k.other  # cut off in flight
     assert k.lost == [], f"{len(k.lost)} acknowledged submissions lost"
     assert k.integrity == "ok" and k.rows >= len(k.acknowledged)
     assert {r.id for r in k.acknowledged} <= {r.id for r in visitors.read(tmp_path)}
