@@ -30,14 +30,16 @@ KEPT = (
 )
 FULL = "Thank you! We have collected all the drawings we can keep for now, so this one was not kept."
 OFF = "Thank you! This server does not keep drawings."
-# Compact enough that on a 390 px phone the control fits under the answer on the same screen: chips, no circles.
+# Compact enough that on a 390 px phone the control fits under the answer on the same screen: small buttons that
+# wrap. Buttons, not a radio group: a radio's arrow keys would send an answer at every step.
 CSS = """
 #feedback { gap: 2px; }
-#feedback-choice { padding: 6px 8px; }
-#feedback-choice .wrap { gap: 4px; }
-#feedback-choice label { padding: 3px 9px; min-width: 0; }
-#feedback-choice input { position: absolute; opacity: 0; width: 1px; height: 1px; }
-#feedback-choice label.selected { border-color: var(--color-accent); background: var(--color-accent-soft); }
+#feedback-choice { flex-wrap: wrap; align-items: center; gap: 4px; padding: 6px 8px 2px; }
+#feedback-ask { flex: 0 0 auto; min-width: 0; width: auto; }
+#feedback-ask p { margin: 0 4px 0 0; font-weight: 600; }
+#feedback-choice button { flex: 0 0 auto; min-width: 28px; min-height: 28px; width: auto; padding: 3px 10px;
+  font-weight: 500; border: 1px solid var(--border-color-primary); border-radius: 6px;
+  background: var(--background-fill-primary); }
 #feedback-note { padding: 0 8px 4px; }
 #feedback-note p { font-size: 12px; line-height: 1.35; margin: 0; color: var(--body-text-color-subdued); }
 """
@@ -118,7 +120,7 @@ def handler(predict: Predict, names: list[str], open_store: Callable[[], visitor
 class Control:
     """The "Is that right?" control's components; `wire` connects them once the network selector exists."""
 
-    choice: gr.Radio
+    choices: list[tuple[gr.Button, str]]  # each answer's button and the label it sends
     note: gr.Markdown
     api_label: gr.Textbox
     api_out: gr.JSON
@@ -130,27 +132,30 @@ class Control:
         page's current input (the pad's or an upload's), so that an answer about an upload never keeps the pad's
         older drawing under the upload's label."""
 
-        def from_page(value: dict | None, name: str, said: str | None, current: np.ndarray | None) -> str:
-            if said is None:
-                return KEPT
-            if not shows_pad(value, current):
-                raise gr.Error(NOT_THE_PAD)
-            return feedback(value, name, said)["message"]
+        def sender(said: str) -> Callable[[dict | None, str, np.ndarray | None], str]:
+            def from_page(value: dict | None, name: str, current: np.ndarray | None) -> str:
+                if not shows_pad(value, current):
+                    raise gr.Error(NOT_THE_PAD)
+                return feedback(value, name, said)["message"]
+
+            return from_page
 
         # One submission at a time: each runs every network once, and must not take the cores live drawing needs.
         rated = dict(concurrency_id=GROUP, concurrency_limit=1)
-        self.choice.input(from_page, [pad, model, self.choice, seen], self.note, show_progress="hidden",
-                          api_visibility="private", **rated)  # fmt: skip
-        pad.change(None, None, [self.choice, self.note], js=f"() => [null, {json.dumps(KEPT)}]",
-                   api_visibility="private")  # fmt: skip
+        for button, said in self.choices:
+            button.click(sender(said), [pad, model, seen], self.note, show_progress="hidden",
+                         api_visibility="private", **rated)  # fmt: skip
+        pad.change(None, None, self.note, js=f"() => {json.dumps(KEPT)}", api_visibility="private")
         self.api_button.click(feedback, [pad, model, self.api_label], self.api_out, api_name="feedback", **rated)
 
 
 def control() -> Control:
     """The control's components, where it is called (under the answer); then `Control.wire`."""
     with gr.Group(elem_id="feedback"):
-        choice = gr.Radio(CHOICES, value=None, label="Is that right?", elem_id="feedback-choice")
+        with gr.Row(elem_id="feedback-choice"):
+            gr.Markdown("Is that right?", elem_id="feedback-ask", min_width=0)  # on the buttons' line: less height
+            choices = [(gr.Button(text, size="sm", variant="secondary", min_width=0), said) for text, said in CHOICES]
         note = gr.Markdown(KEPT, elem_id="feedback-note")
     with gr.Row(visible=False):  # the API's label is text, so anything a client sends gets feedback's own message
         api_label, api_out, api_button = gr.Textbox(), gr.JSON(), gr.Button()
-    return Control(choice, note, api_label, api_out, api_button)
+    return Control(choices, note, api_label, api_out, api_button)

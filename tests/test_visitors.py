@@ -291,12 +291,13 @@ def settled(page) -> None:
 
 
 def choice(page, text: str):
-    return page.locator("#feedback-choice label").filter(has_text=text).first
+    return page.locator("#feedback-choice").get_by_role("button", name=text, exact=True)
 
 
 def in_view(page, selector: str) -> bool:
+    """Wholly on screen (to a pixel: boxes have fractional edges)."""
     box, vp = page.locator(selector).bounding_box(), page.viewport_size
-    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= vp["height"]
+    return box is not None and box["y"] >= -1 and box["y"] + box["height"] <= vp["height"] + 1
 
 
 @pytest.mark.browser
@@ -312,8 +313,19 @@ def test_the_page_sends_a_correction_with_the_mouse_and_resets_on_the_next_drawi
         new = [r for i, r in rows(store_dir).items() if i not in before]
         assert [(r.label, r.agreed, r.model) for r in new] == [("4", False, "cnn")]
         page.click("#pad .dn-clear")  # the next drawing resets the control
-        page.wait_for_function("() => !document.querySelector('#feedback-choice input:checked')")
         page.wait_for_selector("#feedback-note :text('no upload')")
+        mouse_draw(page, SEVEN)
+        settled(page)
+        page.keyboard.press("Tab")  # nothing is sent by moving through the answers with the keyboard
+        choice(page, "Yes").focus()
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(500)
+        assert len(rows(store_dir)) == len(before) + 1
+        choice(page, "Not a digit").focus()
+        page.keyboard.press("Enter")  # ... until one is pressed
+        page.wait_for_selector("#feedback-note :text('it is not a digit')")
+        assert [r.label for r in rows(store_dir).values()][-1] == "not a digit"
     finally:
         page.context.close()
 
