@@ -226,7 +226,11 @@ canvas.addEventListener("pointermove", (e) => {{
 const lift = () => {{ if (!current) return; current = null; paint(); commit(); }};
 canvas.addEventListener("pointerup", lift);
 canvas.addEventListener("pointercancel", lift);
-const unlink = () => {{ if (location.hash) history.replaceState(null, "", location.pathname + location.search); }};
+// A new stroke, Undo or Clear: the address and the copied link no longer show this drawing.
+const unlink = () => {{
+  if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+  note.textContent = ""; linkEl.hidden = true;
+}};
 canvas.addEventListener("pointerdown", unlink);
 element.querySelector(".dn-undo").addEventListener("click", () => {{ unlink(); strokes.pop(); paint(); commit(); }});
 element.querySelector(".dn-clear").addEventListener("click", () => {{ unlink(); strokes = []; paint(); commit(); }});

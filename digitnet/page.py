@@ -15,6 +15,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 
 from digitnet import accessible, components, drawing, explore, feedback, views, visitors
 from digitnet.guard import MULTIPART_SLACK, Guard, Limits
@@ -140,6 +141,8 @@ def handlers(networks: Networks, gpu: Callable | None = None, at_once: int = 1) 
         return (*views.render(analyse(x, model), model), x)
 
     def switch(x: np.ndarray | None, model: str) -> Views:
+        if x is None:  # nothing drawn: no call to the networks (under ZeroGPU, no wait for a GPU for nothing)
+            return views.render(Analysis(None), model)
         return views.render(analyse(x, model), model)
 
     def classify(path: str | None, model: str = default) -> dict:
@@ -328,12 +331,15 @@ def launch_options() -> dict:
     values, each client's share of the queue, uploads, streams and sessions), how many sessions Gradio keeps, and
     no server-side rendering (a Node server in front of the app would be outside those limits)."""
     guard = Middleware(Guard, limits=guard_limits())
+    # Responses gzipped inside the guard (Gradio sends its page, config and scripts uncompressed; event streams stay
+    # as they are): 637 -> 404 KiB for the first screen with the system's fonts (accessible.THEME).
+    gzip = Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     return dict(
         max_file_size=MAX_FILE_SIZE,
         css=PAGE_CSS + feedback.CSS + accessible.CSS,
         theme=accessible.THEME,
         js=accessible.JS,
-        app_kwargs={"middleware": [guard]},
+        app_kwargs={"middleware": [guard, gzip]},
         state_session_capacity=SESSIONS,
         ssr_mode=False,
     )

@@ -204,11 +204,11 @@ const made = {
   grown: `Grown by gradient ascent on the pixels, from a near-blank image: the input the network is most sure is
     each digit. The network cannot draw; this is what its answer rewards.`,
 };
-""".replace("PROMPT", PROMPT) + SAY_JS
+""".replace("PROMPT", PROMPT)
 
 
 def _template(body: str) -> str:
-    return "${(() => {" + _PARTS + body + "})()}"
+    return "${(() => {" + SAY_JS + _PARTS + body + "})()}"
 
 
 DREAMS = _template("""
