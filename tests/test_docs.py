@@ -100,6 +100,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README, DOCS = ROOT / "README.md", ROOT / "docs"
 APP, MODELS_DOC, TRAINING = DOCS / "app.md", DOCS / "models.md", DOCS / "training.md"  # moved out of the README
 OVERCONFIDENCE, BENCHMARKS = DOCS / "overconfidence.md", DOCS / "benchmarks.md"
+GENERATIVE = DOCS / "generative.md"
 MODELS = ("mlp", "cnn", "cnn_oe", "vae_bayes")
 BENCHMARKED = ("mlp", "cnn", "cnn_oe")  # the networks docs/benchmarks.md's tables list
 
@@ -261,6 +262,20 @@ def explore_cpu_max() -> str:
 
 def ood_record(model: str, key: str) -> float:
     return record(model)["ood"][key]
+
+
+def abs_run() -> dict:
+    return json.loads((DOCS / "runs" / "abs_inference.json").read_text())
+
+
+def abs_study(weights: str, *keys: str) -> tuple[str, ...]:
+    """The refined Gaussian rule's figures in the ABS-style study, on the weights whose name starts `weights`."""
+    run = abs_run()
+    r = next(v for k, v in run["results"].items() if k.startswith(weights))["gauss_refined"]
+    cnn = run["cnn"]["median_l2"]
+    fmt = {"median_l2": f"{r['median_l2']:.2f}", "ratio": f"{r['median_l2'] / cnn:.2f}", "cnn": f"{cnn:.2f}",
+           "fooled": str(r["fooled"]), "accuracy": pct(r["accuracy"])}  # fmt: skip
+    return tuple(fmt[k] for k in keys)
 
 
 CHECKS = [
@@ -460,6 +475,15 @@ CHECKS = [
      lambda: tuple(explored("explore-outcomes", "cnn", "fooled: flagged").split("/"))),
     (BENCHMARKS, r"The `cnn` meets the ([\d.]+%) target exactly \(([\d,]+) of 10,000\)",
      lambda: (f"{100 * record('cnn')['test_accuracy']:.1f}%", f"{round(record('cnn')['test_accuracy'] * 10_000):,}")),
+    # docs/generative.md: the ABS-style study's figures, against its run (docs/runs/abs_inference.json)
+    (GENERATIVE, r"that takes the median L2 to ([\d.]+) \(([\d.]+)x the cnn's ([\d.]+) in that run, (\d+) of 10 "
+                 r"fooled\) and after a seeded fine-tune with the cross-entropy at the refined codes to ([\d.]+) "
+                 r"\(([\d.]+)x, (\d+) of 10\)",
+     lambda: (*abs_study("shipped", "median_l2", "ratio", "cnn", "fooled"),
+              *abs_study("fine-tuned", "median_l2", "ratio", "fooled"))),
+    (GENERATIVE, r"\(([\d.]+%) and ([\d.]+%) of the first 2,000 test digits against the shipped rule's ([\d.]+%)",
+     lambda: (*abs_study("shipped", "accuracy"), *abs_study("fine-tuned", "accuracy"),
+              pct(abs_run()["results"]["shipped"]["elbo"]["accuracy"]))),
 ]  # fmt: skip
 
 
