@@ -72,7 +72,8 @@ CSS = """
 .dn-pad button:focus-visible, .dn-link:focus-visible { outline: 3px solid var(--color-accent); outline-offset: 2px; }
 .dn-live-say { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden;
   clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
-.dn-share-note { font-size: 13px; margin: 6px 0 0; min-height: 1em; }
+.dn-share-note { font-size: 13px; margin: 6px 0 0; }
+.dn-share-note:empty { margin: 0; }  /* no gap while empty; still in the tree, so a change is announced */
 .dn-link { width: 100%; margin-top: 4px; font-size: 12px; }
 """
 
