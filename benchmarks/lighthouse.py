@@ -98,7 +98,8 @@ def main() -> None:
     for v in args.variant:
         name, var, value = v.split("=", 2)
         apps[f"app, {name}"] = ("app", {var: value})
-    print(machine())
+    started = machine()  # the date and the load average as the run starts
+    print(started)
     with ExitStack() as stack:
         servers = {name: stack.enter_context(Server(module, env=env)) for name, (module, env) in apps.items()}
         for server in servers.values():  # one unmeasured load each: the first page Gradio serves builds its config
@@ -111,7 +112,8 @@ def main() -> None:
                 print(f"run {i + 1} {name}: performance {r['performance']}, accessibility {r['accessibility']}, "
                       f"LCP {r['largest-contentful-paint']:.0f} ms, TBT {r['total-blocking-time']:.0f} ms, "
                       f"CLS {r['cumulative-layout-shift']:.3f}, failing {r['failing']}", flush=True)  # fmt: skip
-    body = f"{table(results)}\n\nMedian (range) of {args.runs} runs each, in turns; {machine()}."
+    end = os.getloadavg()[0]
+    body = f"{table(results)}\n\nMedian (range) of {args.runs} runs each, in turns; {started}, {end:.2f} at the end."
     print(body)
     if args.write:
         command = f"python -m benchmarks.lighthouse --runs {args.runs} --write {args.write}" + "".join(
