@@ -20,7 +20,8 @@ from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, filter_repo_objects
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Everything the Space needs at run time, and nothing else.
+# Everything the Space needs at run time, and the pages its README links to (the Space shows the README as its
+# page, and a link to a file the Space lacks is a 404 there); nothing else.
 INCLUDE = [
     "README.md",  # the Space's configuration (the YAML front matter) and its page
     "requirements.txt",  # what the Space installs
@@ -29,6 +30,8 @@ INCLUDE = [
     "weights/*.safetensors",  # the networks and their calibrations (<model>.ood.safetensors)
     "weights/*.json",  # each network's record
     "examples/*.png",  # the example gallery
+    "docs/*.md",  # the reference the README links to
+    "docs/*.png",  # its screenshot and the figures those pages show
 ]
 
 # Never uploaded, even where an INCLUDE pattern would match (and, for safety, what a checkout holds besides).
@@ -46,6 +49,7 @@ EXCLUDE = [
     ".ruff_cache/*",
     ".hypothesis/*",
     "*.log",
+    "docs/runs/*",  # raw benchmark runs behind the docs' figures
 ]
 
 

@@ -60,7 +60,7 @@ VICTIM_S = 1.0  # the other client's /classify of the 7, asked during a flood, i
 LIMITS = Limits()  # the guard's defaults, which the app serves with
 UPLOAD_MB = LIMITS.upload_bytes_per_minute / 2**20
 FILE_MB = 5  # the upload limit (page.MAX_FILE_MB)
-SESSION_MB = 0.45  # a session after a 5,000-point drawing (README, benchmarks/session_memory.py: 414 KB)
+SESSION_MB = 0.45  # a session after a 5,000-point drawing (docs/serving.md, benchmarks/session_memory.py: 414 KB)
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_deep_link_state_is_bounded(ctx):
 
 def test_one_client_keeps_at_most_its_share_of_sessions(ctx):
     """50 sessions from one client, each after a /draw of the largest drawing: the server keeps at most the
-    client's share of sessions (README: 414 KB each with a 5,000-point drawing), plus 5 MB, and the client's
+    client's share of sessions (docs/serving.md: 414 KB each with a 5,000-point drawing), plus 5 MB, and the client's
     first session is gone (memory freed by earlier attacks can hide growth; the session cannot hide)."""
     name = "/draw of the largest drawing in 1,366 new sessions"
     floods.measure(ctx, name, 8 / 1366)  # warm-up: each worker thread's buffers for a large drawing

@@ -92,9 +92,29 @@ def test_upload_set_holds_every_file_the_app_needs(uploaded):
 
 
 def test_upload_set_leaves_out_what_is_excluded(uploaded):
-    left_out = (".venv/", "data/", ".gradio/", "artifacts/", ".git/", "digitnet/lab/", "tests/", "benchmarks/", "docs/")
+    left_out = (
+        ".venv/",
+        "data/",
+        ".gradio/",
+        "artifacts/",
+        ".git/",
+        "digitnet/lab/",
+        "tests/",
+        "benchmarks/",
+        "docs/runs/",
+    )
     assert not [f for f in uploaded if f.startswith(left_out) or "__pycache__" in f or f.endswith((".pyc", ".pyi"))]
     assert "requirements-dev.txt" not in uploaded and "train.py" not in uploaded
+
+
+def test_every_file_the_readme_links_to_is_uploaded(uploaded):
+    """The Space shows README.md as its page: each relative link and image there must be a file on the Space."""
+    text = README.read_text(encoding="utf-8")
+    targets = {
+        t.split("#")[0] for t in re.findall(r"\]\(([^)\s]+)\)", text) if "://" not in t and not t.startswith("#")
+    }
+    assert targets, "the README links to no file: was the pattern or the README changed?"
+    assert targets <= set(uploaded), sorted(targets - set(uploaded))
 
 
 def test_upload_patterns_on_a_checkout_full_of_clutter(tmp_path):
@@ -109,6 +129,8 @@ def test_upload_patterns_on_a_checkout_full_of_clutter(tmp_path):
         "weights/cnn.ood.safetensors",
         "weights/cnn.json",
         "examples/digit_7.png",
+        "docs/app.md",
+        "docs/screenshot.png",
     ]
     clutter = [
         ".venv/lib/python3.11/site-packages/torch/__init__.py",
@@ -126,7 +148,7 @@ def test_upload_patterns_on_a_checkout_full_of_clutter(tmp_path):
         "serve.log",
         "tests/test_app.py",
         "benchmarks/load_test.py",
-        "docs/screenshot.png",
+        "docs/runs/floods_before.json",
         "requirements-dev.txt",
         "train.py",
     ]

@@ -483,7 +483,7 @@ def largest_drawing() -> dict:
 
 def drawing_sessions(ctx: Context, scale: float) -> Flood:
     """/draw of the largest drawing allowed, each in a new session (1,366 of them), 4 at once: what a session
-    holds; then "fool it" in the client's first session, which needs that session's drawing (README: a client
+    holds; then "fool it" in the client's first session, which needs that session's drawing (docs/serving.md: a client
     keeps at most 16 sessions, its new ones replacing its own oldest)."""
     count, big = max(4, int(1366 * scale)), largest_drawing()
     api = attacker(ctx, "203.0.113.82")
@@ -690,8 +690,9 @@ def concurrent_live(ctx: Context, scale: float) -> Flood:
 
 def queue_many_clients(ctx: Context, scale: float, clients: int = 100, side: int = 2000) -> Flood:
     """100 visitors (each its own address, each within its share) send one slow /classify (a 2000x2000 image) at
-    the same moment: the queue's own bound (README: at most 64 waiting), watched through /gradio_api/queue/status
-    every 10 ms. No other client is timed: these are all visitors, and together they may fill the queue."""
+    the same moment: the queue's own bound (docs/serving.md: 64 waiting at most), watched through
+    /gradio_api/queue/status every 10 ms. No other client is timed: these are all visitors, and together they may
+    fill the queue."""
     big = file_value(ctx.api.uploaded("big.png", ctx.payload(f"slow{side}", lambda: attacks.slow_valid_image(side))))
     barrier, stop, sizes = threading.Barrier(clients + 1), threading.Event(), [0]
 
