@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from test_browser import draw, touch
 
 from digitnet import drawing, feedback, visitors, visitors_push
 from digitnet.lab import browser
@@ -252,32 +253,6 @@ def open_page(chromium, app, viewport, **context):
     return page
 
 
-def to_page(page, dx: float, dy: float) -> tuple[float, float]:
-    box = page.locator("#pad canvas").bounding_box()
-    k = box["width"] / drawing.CANVAS
-    return box["x"] + box["width"] / 2 + k * dx, box["y"] + box["height"] / 2 + k * dy
-
-
-def mouse_draw(page, strokes) -> None:
-    for stroke in strokes:
-        page.mouse.move(*to_page(page, *stroke[0]))
-        page.mouse.down()
-        for dx, dy in stroke[1:]:
-            page.mouse.move(*to_page(page, dx, dy), steps=12)
-        page.mouse.up()
-
-
-def touch_draw(page, strokes) -> None:
-    cdp = page.context.new_cdp_session(page)
-    for stroke in strokes:
-        pts = [to_page(page, *stroke[0])]
-        for (ax, ay), (bx, by) in zip(stroke, stroke[1:], strict=False):
-            pts += [to_page(page, ax + (bx - ax) * t / 10, ay + (by - ay) * t / 10) for t in range(1, 11)]
-        for kind, (x, y) in [("touchStart", pts[0])] + [("touchMove", p) for p in pts[1:]]:
-            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-
-
 def answered(page) -> None:
     """Wait until the live readout answers the finished drawing."""
     page.wait_for_function("() => { const o = document.querySelector('#pad .dn-live'); "
@@ -306,7 +281,7 @@ def test_the_page_sends_a_correction_with_the_mouse_and_resets_on_the_next_drawi
     try:
         before = set(rows(store_dir))
         assert "no upload" in page.inner_text("#feedback-note")
-        mouse_draw(page, SEVEN)
+        draw(page, SEVEN)
         settled(page)
         choice(page, "4").click()
         page.wait_for_selector("#feedback-note :text('Thank you')")
@@ -314,7 +289,7 @@ def test_the_page_sends_a_correction_with_the_mouse_and_resets_on_the_next_drawi
         assert [(r.label, r.agreed, r.model) for r in new] == [("4", False, "cnn")]
         page.click("#pad .dn-clear")  # the next drawing resets the control
         page.wait_for_selector("#feedback-note :text('no upload')")
-        mouse_draw(page, SEVEN)
+        draw(page, SEVEN)
         settled(page)
         page.keyboard.press("Tab")  # nothing is sent by moving through the answers with the keyboard
         choice(page, "Yes").focus()
@@ -336,7 +311,7 @@ def test_an_answer_about_an_upload_keeps_nothing(chromium, app, store_dir):
     the pad's older drawing under the upload's label."""
     page = open_page(chromium, app, DESKTOP)
     try:
-        mouse_draw(page, SEVEN)
+        draw(page, SEVEN)
         settled(page)
         before = set(rows(store_dir))
         page.click("button.gallery-item:has(img[src*='not_digit_letter_A'])")
@@ -355,7 +330,7 @@ def test_a_finger_says_yes_on_a_phone_and_the_answer_stays_in_view(chromium, app
     try:
         before = set(rows(store_dir))
         page.locator("#pad canvas").scroll_into_view_if_needed()
-        touch_draw(page, SEVEN)
+        touch(page, SEVEN)
         settled(page)
         page.eval_on_selector("#feedback-note", "(e) => e.scrollIntoView({block: 'end'})")
         assert in_view(page, "#pad .dn-live-digit"), "the control does not fit under the answer on one screen"
