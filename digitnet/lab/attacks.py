@@ -150,20 +150,28 @@ class Api:
             body = json.dumps({"data": data, "session_hash": session or uuid.uuid4().hex}).encode()
         return self.http.post(f"/gradio_api/call/{api}", content=body, headers={"content-type": "application/json"})
 
-    def result(self, api: str, event_id: str) -> Answer:
-        """Read the event's stream until it completes or fails."""
+    def outcome(self, api: str, event_id: str) -> tuple[str, object] | None:
+        """Read the event's stream until it completes or fails: ("complete" or "error", its data); None when the
+        stream ends first."""
         event = None
         with self.http.stream("GET", f"/gradio_api/call/{api}/{event_id}") as r:
             for line in r.iter_lines():
                 if line.startswith("event:"):
                     event = line.split(":", 1)[1].strip()
                 elif line.startswith("data:") and event in ("complete", "error"):
-                    data = json.loads(line.split(":", 1)[1]) if line[5:].strip() else None
-                    if event == "complete":
-                        return Answer("answer", summary(data))
-                    message = data.get("error") if isinstance(data, dict) else data
-                    return Answer("refused", str(message)[:200]) if message else Answer("unclear", "error, no message")
-        return Answer("unclear", "the stream ended without a result")
+                    return event, json.loads(line[5:]) if line[5:].strip() else None
+        return None
+
+    def result(self, api: str, event_id: str) -> Answer:
+        """The event's outcome as an Answer."""
+        got = self.outcome(api, event_id)
+        if got is None:
+            return Answer("unclear", "the stream ended without a result")
+        event, data = got
+        if event == "complete":
+            return Answer("answer", summary(data))
+        message = data.get("error") if isinstance(data, dict) else data
+        return Answer("refused", str(message)[:200]) if message else Answer("unclear", "error, no message")
 
     def live(self, value, session: str | None = None, body: bytes | None = None) -> httpx.Response:
         """What the pad sends while the pen moves: POST /gradio_api/component_server, function `live`."""

@@ -6,7 +6,6 @@ Used by tests/test_visitors.py (one kill) and benchmarks/visitors.py (five kills
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -40,22 +39,18 @@ def send(api: Api, value: dict, model: str, label: object) -> Reply:
         r = api.submit("feedback", [value, model, label])
         if r.status_code != 200:
             return Reply("refused", refused(r).text)
-        event = None
-        with api.http.stream("GET", f"/gradio_api/call/feedback/{r.json()['event_id']}") as stream:
-            for line in stream.iter_lines():
-                if line.startswith("event:"):
-                    event = line.split(":", 1)[1].strip()
-                elif line.startswith("data:") and event in ("complete", "error"):
-                    data = json.loads(line[5:]) if line[5:].strip() else None
-                    if event == "error":
-                        return Reply("refused", str(data.get("error") if isinstance(data, dict) else data))
-                    out = data[0]
-                    if out.get("saved"):
-                        return Reply("saved", out["message"], out["id"], out["label"])
-                    return Reply("not kept", out["message"], None, out["label"])
+        got = api.outcome("feedback", r.json()["event_id"])
+        if got is None:
+            return Reply("failed", "the stream ended without a result")
+        event, data = got
+        if event == "error":
+            return Reply("refused", str(data.get("error") if isinstance(data, dict) else data))
+        out = data[0]
+        if out.get("saved"):
+            return Reply("saved", out["message"], out["id"], out["label"])
+        return Reply("not kept", out["message"], None, out["label"])
     except (httpx.HTTPError, OSError, ValueError, KeyError) as e:
         return Reply("failed", f"{type(e).__name__}: {e}"[:200])
-    return Reply("failed", "the stream ended without a result")
 
 
 @dataclass
