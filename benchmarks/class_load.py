@@ -1,0 +1,165 @@
+"""A class drawing at once (issue 27): N visitors, each keeping one live request in flight as the pad does, against
+the app and against the no-network ceiling (benchmarks/noop_live_app.py: the same page, guard and server, a `live`
+that returns a constant), in one run. Writes section [class] of docs/benchmarks.md.
+
+    python -m benchmarks.class_load [--visitors 1 8 32 100 200] [--seconds 15] [--no-write]
+
+Each visitor is its own client address (X-Forwarded-For from loopback, which the server trusts as a proxy, so the
+guard's per-client limits see N clients) with its own HTTP connection, and draws a 7 as one growing stroke: the
+pad's live call (POST /gradio_api/component_server, `live`, `cnn`) with the first 1/K, 2/K, ... of the example 7's
+points, over and over, sending the next drawing as soon as the previous answer arrives (no 40 ms gap: the pad's
+own cap of 25 a second is not applied, so one visitor measures the server, not the pad). An answer counts when it
+is HTTP 200 with an "answer"; anything else (an HTTP error, a reply with "error", such as the busy message after
+page.LIVE_WAIT, a failed connection) is an error. Client and server share the machine's cores, so the rates are
+floors. Server CPU is its process's user+system time over the run's wall time (100% = one core); the visitors' CPU is
+this process's (all visitors run on one asyncio loop here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from digitnet.lab.attacks import Api, live_body
+from digitnet.lab.docs import write_section
+from digitnet.lab.serving import Server, forwarded_for, machine, pad_value, visitor
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+STEPS = 12  # drawings per stroke: the pad sends about this many for a 7 drawn in half a second
+APPS = {"app": "app", "no-network ceiling": "benchmarks.noop_live_app"}
+
+
+def dense(stroke: list[float], step: float = 4.0) -> list[float]:
+    """A polyline with a point every `step` canvas pixels or so, as pointer events give it."""
+    xy = np.asarray(stroke, dtype=float).reshape(-1, 2)
+    out = [xy[0]]
+    for a, b in zip(xy[:-1], xy[1:], strict=True):
+        n = max(1, int(np.ceil(np.linalg.norm(b - a) / step)))
+        out.extend(a + (b - a) * t for t in np.arange(1, n + 1) / n)
+    return [round(float(c), 1) for p in out for c in p]
+
+
+def growing_seven(steps: int = STEPS) -> list[dict]:
+    """The example 7 as the pad sends it while the pen moves (a point every 4 canvas pixels): the first k/steps of
+    its points, k = 1..steps."""
+    strokes = [dense(s) for s in pad_value()["strokes"]]
+    total = sum(len(s) // 2 for s in strokes)
+    drawings = []
+    for k in range(1, steps + 1):
+        left, part = max(1, round(total * k / steps)), []
+        for s in strokes:
+            if left <= 0:
+                break
+            part.append(s[: 2 * left])
+            left -= len(s) // 2
+        drawings.append({"strokes": part, "width": pad_value()["width"], "seq": k, "model": "cnn"})
+    return drawings
+
+
+@dataclass
+class Run:
+    visitors: int
+    seconds: float = 0.0
+    times: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    rss_mb: float = 0.0
+    cpu: float = 0.0  # server CPU time / wall time
+    client_cpu: float = 0.0  # this process's (the visitors') CPU time / wall time
+
+    def row(self, one: float | None) -> str:
+        n, rate = len(self.times), len(self.times) / self.seconds
+        p50, p95 = (np.percentile(self.times, [50, 95]) * 1000) if self.times else (float("nan"),) * 2
+        ratio = f"{rate / one:.2f}" if one else "1.00"
+        return (f"| {self.visitors} | {rate:.0f} | {ratio} | {rate / self.visitors:.1f} | {p50:.0f} ms | "
+                f"{p95:.0f} ms | {len(self.errors)} | {self.rss_mb:.0f} MB | {100 * self.cpu:.0f}% | "
+                f"{100 * self.client_cpu:.0f}% | {n} |")  # fmt: skip
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _visitor(server: Server, i: int, pad: int, drawings: list[dict], until: float, run: Run) -> None:
+    bodies = [json.dumps(live_body(d, pad, f"class-{i}")).encode() for d in drawings]
+    headers = {"content-type": "application/json"} | forwarded_for(visitor(i))
+    async with httpx.AsyncClient(base_url=server.url.rstrip("/"), headers=headers, timeout=30) as http:
+        k = i % len(bodies)  # visitors start at different points of the stroke
+        while time.monotonic() < until:
+            t0 = time.perf_counter()
+            try:
+                r = await http.post("/gradio_api/component_server/", content=bodies[k])
+                reply = r.json() if r.status_code == 200 else {"error": f"HTTP {r.status_code} {r.text[:80]}"}
+                error = None if "answer" in reply else str(reply.get("error"))[:120]
+            except Exception as e:  # counted and reported, never raised
+                error = f"{type(e).__name__}: {e}"[:120]
+            if error is None:
+                run.times.append(time.perf_counter() - t0)
+            else:
+                run.errors.append(error)
+            k = (k + 1) % len(bodies)
+
+
+async def _class(server: Server, n: int, pad: int, drawings: list[dict], seconds: float) -> Run:
+    run, c0, t0 = Run(n), cpu_seconds(server.proc.pid), time.perf_counter()
+    own = time.process_time()
+    until = time.monotonic() + seconds
+    await asyncio.gather(*(_visitor(server, i, pad, drawings, until, run) for i in range(n)))
+    run.seconds = time.perf_counter() - t0
+    run.cpu = (cpu_seconds(server.proc.pid) - c0) / run.seconds
+    run.client_cpu = (time.process_time() - own) / run.seconds
+    run.rss_mb = server.memory_mb()["VmRSS"]
+    return run
+
+
+def measure(module: str, counts: list[int], seconds: float) -> list[Run]:
+    drawings = growing_seven()
+    with Server(module) as server:
+        api = Api(server)
+        pad = api.pad_id()
+        api.close()
+        asyncio.run(_class(server, 4, pad, drawings, 3.0))  # warm-up
+        runs = []
+        for n in counts:
+            runs.append(asyncio.run(_class(server, n, pad, drawings, seconds)))
+            print(module, runs[-1].row(runs[0].times and len(runs[0].times) / runs[0].seconds), flush=True)
+            for e in sorted(set(runs[-1].errors))[:3]:
+                print("   ", e)
+        return runs
+
+
+def table(name: str, runs: list[Run]) -> str:
+    one = len(runs[0].times) / runs[0].seconds if runs[0].visitors == 1 else None
+    head = ("| visitors drawing | answers/s in all | ratio to 1 visitor | per visitor | p50 | p95 | errors | "
+            "server RSS | server CPU | visitors' CPU | answers |\n" + "|---" * 11 + "|")  # fmt: skip
+    return f"**{name}**\n\n{head}\n" + "\n".join(r.row(one) for r in runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--visitors", type=int, nargs="+", default=[1, 8, 32, 100, 200])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--no-write", action="store_true")
+    opts = parser.parse_args()
+    start = machine()
+    print(start)
+    tables = [table(name, measure(module, opts.visitors, opts.seconds)) for name, module in APPS.items()]
+    load = os.getloadavg()[0]
+    body = (f"Measured on {start}; load average at end {load:.2f}. {opts.seconds:.0f} s per row, each row a "
+            f"fresh set of visitors on the same server, after a 3-s warm-up of 4 visitors.\n\n")  # fmt: skip
+    body += "\n\n".join(tables)
+    print(body)
+    if not opts.no_write:
+        write_section(DOC, "class", body, "python -m benchmarks.class_load")
+
+
+if __name__ == "__main__":
+    main()
