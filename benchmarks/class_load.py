@@ -22,6 +22,8 @@ import asyncio
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,13 +122,20 @@ async def _class(server: Server, n: int, pad: int, drawings: list[dict], seconds
     return run
 
 
-def measure(module: str, counts: list[int], seconds: float) -> list[Run]:
+@contextmanager
+def warmed(module: str) -> Iterator[tuple[Server, int, list[dict]]]:
+    """`module`'s server, started and warmed up by 4 visitors for 3 s: (server, the pad's id, the drawings)."""
     drawings = growing_seven()
     with Server(module) as server:
         api = Api(server)
         pad = api.pad_id()
         api.close()
-        asyncio.run(_class(server, 4, pad, drawings, 3.0))  # warm-up
+        asyncio.run(_class(server, 4, pad, drawings, 3.0))
+        yield server, pad, drawings
+
+
+def measure(module: str, counts: list[int], seconds: float) -> list[Run]:
+    with warmed(module) as (server, pad, drawings):
         runs = []
         for n in counts:
             runs.append(asyncio.run(_class(server, n, pad, drawings, seconds)))

@@ -26,10 +26,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.class_load import DOC, _class, growing_seven
-from digitnet.lab.attacks import Api
+from benchmarks.class_load import DOC, _class, warmed
 from digitnet.lab.docs import write_section
-from digitnet.lab.serving import Server, machine
+from digitnet.lab.serving import machine
 
 # Each sample goes to the area of the innermost frame that names one (first match in this order for that frame).
 AREAS = (
@@ -91,12 +90,7 @@ def summarise(raw: Path, top: int) -> str:
 
 def profile(module: str, visitors: int, seconds: float, top: int, raw: Path) -> str:
     """py-spy's samples of `module`'s server under `visitors`, summed (markdown)."""
-    drawings = growing_seven()
-    with Server(module) as server:
-        api = Api(server)
-        pad = api.pad_id()
-        api.close()
-        asyncio.run(_class(server, 4, pad, drawings, 3.0))  # warm-up
+    with warmed(module) as (server, pad, drawings):
         spy = subprocess.Popen(
             [Path(sys.executable).with_name("py-spy"), "record", "--pid", str(server.proc.pid), "--format", "raw",
              "--output", str(raw), "--duration", str(int(seconds)), "--rate", "100", "--nonblocking", "--gil"],
