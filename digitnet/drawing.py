@@ -72,7 +72,11 @@ def render(strokes: list[Stroke], width: int = PEN) -> np.ndarray:
 
 def to_input(value: Any) -> np.ndarray | None:
     """The pad's value -> the network's 28x28 input, or None when nothing is drawn (InputError when malformed)."""
-    strokes, width = parse(value)
+    return ink_input(*parse(value))
+
+
+def ink_input(strokes: list[Stroke], width: int) -> np.ndarray | None:
+    """Checked strokes (as `parse` returns them) -> the network's 28x28 input, or None when they leave no ink."""
     if not strokes:
         return None
     try:
@@ -81,7 +85,12 @@ def to_input(value: Any) -> np.ndarray | None:
         return None
 
 
+def flatten(strokes: list[Stroke]) -> list[list[float]]:
+    """Strokes of (x, y) points -> the pad's flat lists [x0, y0, x1, y1, ...]."""
+    return [[c for xy in s for c in xy] for s in strokes]
+
+
 def payload(strokes: list[Stroke], width: int = PEN, seq: int = 0) -> dict:
     """What the pad sends for these strokes (for API clients and tests)."""
-    flat = [[round(float(c), 1) for xy in s for c in xy] for s in strokes]
+    flat = [[round(float(c), 1) for c in s] for s in flatten(strokes)]
     return {"strokes": flat, "width": width, "seq": seq}

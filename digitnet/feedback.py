@@ -93,9 +93,9 @@ def handler(predict: Predict, names: list[str], open_store: Callable[[], visitor
             raise gr.Error(f"unknown network; choose one of {', '.join(names)}")
         try:
             strokes, width = drawing.parse(value)
-            x = drawing.to_input(value)
         except InputError as e:
             raise gr.Error(str(e)) from e
+        x = drawing.ink_input(strokes, width)
         if x is None:
             raise gr.Error("draw a digit first: there is nothing on the pad to keep")
         answers = {name: answer_of(predict(x, name)) for name in names}
@@ -106,8 +106,7 @@ def handler(predict: Predict, names: list[str], open_store: Callable[[], visitor
         kept = store()
         if kept is None:
             return {"saved": False, "id": None, "label": label, "message": OFF}
-        flat = [[c for xy in s for c in xy] for s in strokes]
-        saved = kept.add(flat, width, label, agreed, answers, model)
+        saved = kept.add(drawing.flatten(strokes), width, label, agreed, answers, model)
         if saved.id is None:
             return {"saved": False, "id": None, "label": label, "message": FULL}
         said_text = "it is not a digit" if label == visitors.NOT_A_DIGIT else f"it is a {label}"

@@ -17,7 +17,7 @@ import base64
 import math
 import re
 
-from digitnet.drawing import CANVAS, MARGIN, MAX_PEN, MAX_POINTS, MAX_STROKES, MIN_PEN, Stroke, parse
+from digitnet.drawing import CANVAS, MARGIN, MAX_PEN, MAX_POINTS, MAX_STROKES, MIN_PEN, Stroke, flatten, parse
 from digitnet.preprocess import InputError
 
 KEY, VERSION = "draw", "v1"
@@ -103,6 +103,5 @@ def decode(fragment: str) -> tuple[list[Stroke], int, str]:
         strokes.append(stroke)
     if read.at != len(read.raw):
         raise InputError("the link's drawing has bytes left over: it is malformed")
-    flat = [[c for xy in s for c in xy] for s in strokes]
-    parse({"strokes": flat, "width": int(m["width"])})  # /draw's own check, the same limits
+    parse({"strokes": flatten(strokes), "width": int(m["width"])})  # /draw's own check, the same limits
     return strokes, int(m["width"]), m["model"]

@@ -19,7 +19,6 @@ import numpy as np
 import torch
 
 from digitnet import drawing, models, visitors
-from digitnet.preprocess import EmptyImage, preprocess_ink
 
 NOT_A_DIGIT = -1
 FEW = 100  # below this many drawings a figure is called out as resting on few
@@ -49,14 +48,9 @@ def label_number(label: str) -> int:
 
 
 def render(row: visitors.Row) -> np.ndarray | None:
-    """A row's strokes -> the 28x28 input (float in [0, 1]) the server computed for them, or None without ink."""
-    strokes = [list(zip(s[::2], s[1::2], strict=True)) for s in row.strokes if s]
-    if not strokes:
-        return None
-    try:
-        return preprocess_ink(drawing.render(strokes, row.width).astype(np.float32) / 255.0)
-    except EmptyImage:
-        return None
+    """A row's strokes -> the 28x28 input (float in [0, 1]) the server computed for them, or None without ink:
+    /draw's own path, its checks included."""
+    return drawing.to_input({"strokes": row.strokes, "width": row.width})
 
 
 def drawings(rows: list[visitors.Row]) -> Drawings:
