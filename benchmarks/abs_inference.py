@@ -61,7 +61,7 @@ class Rule(nn.Module):
         return misfit + B / 2 * z.reshape(n, 10, -1).pow(2).sum(-1)
 
     def codes(self, x: torch.Tensor) -> torch.Tensor:
-        mu, logvar = self.vae.posterior(x, torch.arange(10))
+        mu, _ = self.vae.posterior(x, torch.arange(10))
         if not self.gaussian:
             return mu
         return refine(self, x, mu, self.steps) if self.steps else mu
@@ -82,7 +82,7 @@ def refine(rule: Rule, x: torch.Tensor, z0: torch.Tensor, steps: int) -> torch.T
             opt.zero_grad()
             (z.grad,) = torch.autograd.grad(rule.energy(xd, z).sum(), z)
             opt.step()
-    return z.detach().clone() if not torch.is_inference_mode_enabled() else z.detach()
+    return z.detach()
 
 
 def finetune(vae: generative.ClassVAE, x: torch.Tensor, y: torch.Tensor, n: int, seed: int = 0) -> float:
@@ -184,10 +184,11 @@ def main(argv: list[str] | None = None) -> None:
         seconds = finetune(vae, to_float(xtr), ytr, args.finetune)
         name = f"fine-tuned ({args.finetune:,} digits, {seconds:.0f} s)"
         results[name] = measure(vae, xval, yval, xt, yt, cases, check, args.steps)
-    RUN.write_text(json.dumps({"machine": machine(), "args": vars(args), "cnn": cnn, "results": results}, indent=2))
     body = table(results, cnn, args)
     print(body)
     if not args.no_write:
+        run = {"machine": machine(), "args": vars(args), "cnn": cnn, "results": results}
+        RUN.write_text(json.dumps(run, indent=2))
         docs.write_section(DOC, "gen-abs", body, COMMAND)
 
 
