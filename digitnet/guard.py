@@ -36,6 +36,9 @@ request (the connections under them are bounded by digitnet/server.py):
   per call that nothing removes) answer 404; component_server answers 404 without reading the body when no
   component has server functions; upload progress ids are short and their entries dropped once read.
 - **Live predictions** (component_server, past the queue): at most LIVE_PER_CLIENT at once per client.
+- **WebSockets**: only the pad's connection (a path ending in SOCKET_PATH, digitnet/live.py); at most
+  SOCKETS_PER_CLIENT open per client, past it accepted and closed at once (1013, with the reason). Each connection
+  has one drawing answered at a time (live.py); its messages' size and the connections in all: digitnet/server.py.
 - **Event rates**: events of a rated group (their concurrency_id, `Limits.event_rates`: the visitors' feedback)
   at most so many per client per minute, 429 with a message past it.
 """
@@ -68,6 +71,8 @@ UPLOAD_ID = re.compile(r"[0-9a-z]{1,32}")  # the page's ids: Math.random().toStr
 FILE_TYPE = "gradio.FileData"
 REMOTE_FILE = "file values must name a file uploaded to this app (POST /gradio_api/upload): {} are not accepted"
 TRUSTED_PROXIES = "DIGITNET_TRUSTED_PROXIES"
+SOCKET_PATH = "/live"  # the pad's WebSocket (digitnet/live.PATH)
+CLIENT = "digitnet.client"  # where the guard leaves the client's key in the scope (live.CLIENT)
 LIVE_SESSION = "digitnet-live"  # the session of component_server calls whose own session Gradio does not hold
 IPV6_CLIENT_PREFIX = 64  # one client per /64: a single IPv6 customer is usually given a whole /64
 
@@ -80,6 +85,7 @@ class Limits:
     max_json: int = MAX_JSON_BODY
     per_client: int = 8  # PER_CLIENT: events not yet delivered
     live_per_client: int = 2  # LIVE_PER_CLIENT: the pad needs two, the one in flight and the pen-up one
+    sockets_per_client: int = 128  # SOCKETS_PER_CLIENT: one per open page; a school's NAT is one address
     requests_per_client: int = 128  # REQUESTS_PER_CLIENT
     streams_per_client: int = 64  # STREAMS_PER_CLIENT: a page holds one to three; a school's NAT is one address
     sessions_per_client: int = 16  # SESSIONS_PER_CLIENT
@@ -258,6 +264,7 @@ class Guard:
         self.streams = Open(lim.streams_per_client)
         self.uploading = Open(lim.uploads_at_once)
         self.live = Open(lim.live_per_client)
+        self.sockets = Open(lim.sockets_per_client)
         self.joining = Open(lim.per_client)  # events admitted, not yet in Gradio's queue
         self.buffered = 0  # bytes of JSON bodies being read, all clients
         self.buffered_by: collections.Counter[str] = collections.Counter()  # the same, per client
@@ -285,18 +292,21 @@ class Guard:
             self.sessions = self._sessions()
 
     async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "websocket":
+            return await self._socket(scope, receive, send)
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if not self.looked_up:
             self._look_up(scope)
         path, method = scope.get("path", ""), scope["method"]
+        scope[CLIENT] = client_key(scope, self.trust)
         route = path.split(PREFIX, 1)[1] if PREFIX in path else None
         if (why := self._unused(path, route, method)) is not None:
             return await _reply(send, 404, why)
         limit = self._body_limit(route, method)
         if (declared := _content_length(scope)) is not None and declared > limit or _chunked(scope) and not limit:
             return await _reply(send, 413, _too_large(limit, route))
-        key = client_key(scope, self.trust)
+        key = scope[CLIENT]
         stream = method == "GET" and route is not None and route.startswith(STREAM_ROUTES)
         if not self.requests.take(key):
             return await _reply(send, 429, f"at most {self.limits.requests_per_client} open requests per client",
@@ -314,6 +324,22 @@ class Guard:
             await _reply(send, r.status, r.message)  # nothing was sent yet: refused while reading the body
         finally:
             self.requests.give(key)
+
+    async def _socket(self, scope, receive, send) -> None:
+        """A WebSocket: only the pad's, at most SOCKETS_PER_CLIENT open per client."""
+        if not scope.get("path", "").endswith(SOCKET_PATH):
+            return await send({"type": "websocket.close", "code": 1008})  # the handshake is refused: 403
+        key = scope[CLIENT] = client_key(scope, self.trust)
+        if not self.sockets.take(key):
+            if (await receive())["type"] == "websocket.connect":
+                await send({"type": "websocket.accept"})
+                reason = f"at most {self.limits.sockets_per_client} live connections per client"
+                await send({"type": "websocket.close", "code": 1013, "reason": reason})
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.sockets.give(key)
 
     def _unused(self, path: str, route: str | None, method: str) -> str | None:
         """Why a route the page never uses answers 404, or None."""

@@ -2,11 +2,13 @@
 
 Its value is the drawing as strokes ({"strokes": [[x0, y0, ...], ...], "width": pen, "seq": n}, canvas pixels;
 see digitnet/drawing.py), set at pen-up, Undo and Clear; `seq` makes every one a change. That `.change` event
-goes through the queue and fills the page's views. While the pen moves, the pad asks the server's `live` function
-directly (a component server function, no queue) for the selected network's answer and shows it in a readout
-under the canvas: one request in flight at a time and at most one per GAP ms, the latest drawing sent when the
-previous answer arrives; at pen-up the finished drawing is sent at once, without waiting for the one in flight,
-and an answer older than the one shown is dropped.
+goes through the queue and fills the page's views. While the pen moves, the pad asks the server for the selected
+network's answer and shows it in a readout under the canvas: over its own WebSocket (digitnet/live.py, where the
+server batches every visitor's drawings), else through the `live` component server function (HTTP, no queue). One
+drawing in flight at a time and at most one per GAP ms, the latest drawing sent when the previous answer arrives;
+at pen-up the finished drawing is sent at once, marked final (the server answers it ahead of live drawings), and an
+answer older than the one shown is dropped. When the newest drawing has waited LATE ms, the readout says it is
+catching up.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from digitnet.drawing import CANVAS, MARGIN, MAX_PEN, MAX_POINTS, MAX_STROKES, M
 from digitnet.readable import SAY_JS
 
 GAP = 40  # ms: at most one live request per GAP while the pen moves (25 a second), and one in flight at a time
+LATE = 300  # ms: a drawing unanswered this long makes the readout say it is catching up
 PROMPT = "Draw a digit: the answer follows your pen."
 
 HTML = f"""
@@ -30,6 +33,7 @@ HTML = f"""
     <span class="dn-live-digit" aria-hidden="true"></span>
     <span class="dn-live-text" aria-hidden="true">{PROMPT}</span>
     <span class="dn-live-verdict" aria-hidden="true"></span>
+    <span class="dn-live-behind" aria-hidden="true"></span>
     <div class="dn-live-bars" aria-hidden="true">BARS</div>
     <p class="dn-live-say" role="status" aria-live="polite">{PROMPT}</p>
   </div>
@@ -56,6 +60,10 @@ CSS = """
 .dn-live-text { grid-area: text; font-size: 15px; font-weight: 600; }
 .dn-live-verdict { grid-area: text; justify-self: end; font-size: 12px; font-weight: 600; padding: 1px 6px;
   border-radius: 6px; }
+.dn-live-behind { grid-area: bars; align-self: start; justify-self: center; font-size: 12px; font-weight: 600;
+  padding: 0 6px; border-radius: 6px; background: var(--background-fill-primary); z-index: 1; }
+.dn-live-behind:empty { display: none; }
+.dn-live.behind :is(.dn-live-digit, .dn-live-text, .dn-live-verdict, .dn-live-bars) { opacity: 0.45; }
 .dn-live-verdict.is-digit { background: rgba(34, 197, 94, 0.15); }
 .dn-live-verdict.not-digit { background: rgba(239, 68, 68, 0.18); }
 .dn-live-bars { grid-area: bars; display: flex; gap: 3px; align-items: flex-end; height: 40px; }
@@ -142,7 +150,7 @@ function decodeLink(fragment, models) {{
 JS = f"""
 const canvas = element.querySelector("canvas");
 const ctx = canvas.getContext("2d");
-const SIDE = {CANVAS}, PEN = {PEN}, MAX_POINTS = {MAX_POINTS}, GAP = {GAP};
+const SIDE = {CANVAS}, PEN = {PEN}, MAX_POINTS = {MAX_POINTS}, GAP = {GAP}, LATE = {LATE};
 let strokes = [], current = null, seq = 0;
 const points = () => strokes.reduce((n, s) => n + s.length / 2, 0);
 const shareButton = element.querySelector(".dn-share");
@@ -168,9 +176,10 @@ function paint() {{
 
 // The readout: the server's answer for the newest drawing it has answered.
 const out = element.querySelector(".dn-live"), bars = [...out.querySelectorAll(".dn-live-bars i")];
-const [digitEl, textEl, verdictEl, sayEl] = [".dn-live-digit", ".dn-live-text", ".dn-live-verdict",
-  ".dn-live-say"].map((q) => out.querySelector(q));
-let asked = 0, shown = 0, inflight = 0, again = false, last = -GAP, timer = null, lifted = 0;
+const [digitEl, textEl, verdictEl, sayEl, behindEl] = [".dn-live-digit", ".dn-live-text", ".dn-live-verdict",
+  ".dn-live-say", ".dn-live-behind"].map((q) => out.querySelector(q));
+let asked = 0, answered = 0, shown = 0, again = false, last = -GAP, timer = null, lifted = 0;
+const sentAt = new Map();  // when each unanswered drawing was sent
 function show(r, n) {{
   if (n < shown) return;  // an older drawing's answer, arriving late
   shown = n;
@@ -187,17 +196,62 @@ function show(r, n) {{
     b.classList.toggle("winner", !!a && d === a.digit);
   }});
 }}
+// Catching up: when the newest drawing has waited LATE ms for its answer, the readout says so and fades, so that
+// an older drawing's answer is never shown as the current one.
+let lateTimer = null;
+function behind() {{
+  clearTimeout(lateTimer); lateTimer = null;
+  const oldest = sentAt.get(answered + 1), late = oldest !== undefined && performance.now() - oldest >= LATE;
+  out.classList.toggle("behind", late); out.dataset.behind = late ? "1" : "0";
+  behindEl.textContent = late ? "catching up…" : "";
+  if (oldest !== undefined && !late) lateTimer = setTimeout(behind, LATE - (performance.now() - oldest) + 1);
+}}
+function reply(r, n) {{
+  for (const k of sentAt.keys()) if (k <= n) sentAt.delete(k);
+  answered = Math.max(answered, n);
+  show(r, n); behind();
+  if (again && asked <= answered) {{ again = false; live(false); }}
+}}
+// The pad's connection (digitnet/live.py): one WebSocket, one drawing answered at a time, replies in order. Where it
+// cannot open (a proxy without WebSockets, a plain `demo.launch()`), the drawings go to server.live over HTTP.
+let socket = null, socketFails = 0, lastBody = null;
+function connect() {{
+  if (socket || socketFails >= 3) return socket;
+  const url = new URL("live", (window.gradio_config?.root || location.href).replace(/\\/?$/, "/"));
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:"; url.search = ""; url.hash = "";
+  let s;
+  try {{ s = new WebSocket(url); }} catch (e) {{ socketFails = 3; return null; }}
+  s.onopen = () => {{ s.opened = true; socketFails = 0; if (s.waiting) s.send(s.waiting); s.waiting = null; }};
+  s.onmessage = (m) => {{
+    let r;
+    try {{ r = JSON.parse(m.data); }} catch (e) {{ return; }}
+    if (Number.isInteger(r.seq)) reply(r, r.seq);
+  }};
+  s.onclose = () => {{
+    if (socket === s) socket = null;
+    if (!s.opened) socketFails++;
+    if (asked > answered && lastBody) send(lastBody);  // an unanswered drawing goes again, over whatever is left
+  }};
+  return (socket = s);
+}}
+function send(body) {{
+  lastBody = body;
+  const s = connect(), text = JSON.stringify(body);
+  if (s && s.readyState === WebSocket.OPEN) return s.send(text);
+  if (s && s.readyState === WebSocket.CONNECTING) {{ s.waiting = text; return; }}
+  const failed = {{ error: "No answer from the server; try again." }};
+  server.live(body).then((r) => reply(r, body.seq), () => reply(failed, body.seq));
+}}
 function live(final) {{
-  if (!final && (inflight > 0 || timer)) {{ again = true; return; }}
+  if (!final && (asked > answered || timer)) {{ again = true; return; }}
   const wait = last + GAP - performance.now();
   if (!final && wait > 0) {{ timer = setTimeout(() => {{ timer = null; live(false); }}, wait); return; }}
   if (final) {{ again = false; clearTimeout(timer); timer = null; }}
   const n = ++asked;
   if (final) lifted = n;
-  out.dataset.asked = n; last = performance.now(); inflight++;
-  server.live({{ ...drawing(), seq: n, model: selected() }})
-    .then((r) => show(r, n), () => show({{ error: "No answer from the server; try again." }}, n))
-    .finally(() => {{ inflight--; if (again && !inflight) {{ again = false; live(false); }} }});
+  out.dataset.asked = n; last = performance.now(); sentAt.set(n, last);
+  send({{ ...drawing(), seq: n, model: selected(), final }});
+  if (!lateTimer) behind();
 }}
 function commit() {{ props.value = {{ ...drawing(), seq: ++seq }}; live(true); }}
 

@@ -7,7 +7,6 @@ the event functions as data, so the no-op baselines in benchmarks/ serve the ver
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,8 +16,8 @@ import numpy as np
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
-from digitnet import accessible, components, drawing, explore, feedback, views, visitors
-from digitnet.guard import MULTIPART_SLACK, Guard, Limits
+from digitnet import accessible, components, drawing, explore, feedback, live, views, visitors
+from digitnet.guard import CLIENT, MULTIPART_SLACK, Guard, Limits
 from digitnet.pad import DrawPad
 from digitnet.predict import Analysis, Networks, Prediction
 from digitnet.preprocess import EmptyImage, InputError, preprocess
@@ -26,7 +25,6 @@ from digitnet.preprocess import EmptyImage, InputError, preprocess
 MAX_FILE_MB = 5
 MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"
 QUEUE_SIZE = 64
-LIVE_WAIT = 2.0  # seconds a live prediction waits for a free slot before it gives up (the pen-up event still answers)
 # Gradio keeps each session's state (the drawing's 28x28 input, for network switches and "fool it"), a copy of the
 # page's settings and the latest value of every input and output, the pad's strokes included, for this many
 # sessions, the least recently used dropped first (its default: 10,000). Measured (benchmarks/session_memory.py):
@@ -96,9 +94,10 @@ class Handlers:
     classify: Callable[[str | None, str], dict]  # (image file, model) -> the prediction as JSON
     dream: Callable[[str, bool], dict]  # (model, smooth) -> what it thinks each digit looks like (views.dreams)
     fool: Callable[[np.ndarray | None, str, int], dict]  # (kept input, model, digit to say) -> views.fooled
-    live: Callable[[dict | None], dict]  # the pad's drawing while the pen moves -> {"seq", "answer" | "error"}
+    live: Callable  # the pad's drawing while the pen moves -> {"seq", "answer" | "error"} (HTTP; may be async)
     exhibit: Callable[[], list[dict]] = field(default=lambda: [])  # every network's picture of every digit
     feedback: Callable[..., dict] | None = None  # (drawing, model, label) -> kept? (feedback.py; None: no control)
+    batcher: live.Batcher | None = None  # the pad's connection answers through it (live.py; None: HTTP only)
 
 
 def prepare(image) -> np.ndarray | None:
@@ -118,13 +117,12 @@ def _prepared(image, read: Callable = prepare) -> np.ndarray | None:
         raise gr.Error(str(e)) from e
 
 
-def handlers(networks: Networks, gpu: Callable | None = None, at_once: int = 1) -> Handlers:
-    """The real event functions. `gpu` wraps the functions that run the networks (spaces.GPU on ZeroGPU);
-    `at_once`: live predictions run at once (they bypass the queue, see `live`)."""
+def handlers(networks: Networks, gpu: Callable | None = None) -> Handlers:
+    """The real event functions. `gpu` wraps the functions that run the networks (spaces.GPU on ZeroGPU)."""
     on_device = gpu or (lambda f: f)  # the functions that run the networks: on the GPU under ZeroGPU
     analyse: Callable[[np.ndarray | None, str], Analysis] = on_device(networks.analyse)
     predict: Callable[[np.ndarray | None, str], Prediction] = on_device(networks.predict)
-    slots = threading.BoundedSemaphore(at_once)
+    predict_many: Callable[[list], list[Prediction]] = on_device(networks.predict_many)  # one GPU call a batch
     explore_drawings, explore_fool = on_device(explore.drawings), on_device(explore.fool)
     # What each network thinks the digits look like is seeded, so the same for every visitor: made once per
     # (network, smooth), at most 2 per network, on the first request that asks for it.
@@ -177,31 +175,47 @@ def handlers(networks: Networks, gpu: Callable | None = None, at_once: int = 1) 
             raise gr.Error("the digit to make the network say must be 0-9")
         return views.fooled(explore_fool(networks.predictors[model], x, int(target)))
 
-    def live(request: dict | None) -> dict:
-        """The pad's live readout: {"strokes", "width", "seq", "model"} -> {"seq", "answer"} (or "error").
+    def answers(requests: list) -> list[dict]:
+        """Drawings as the pad sends them -> {"seq", "answer" | "error"} each; every network runs once on all of
+        its drawings (the live readout's batches, digitnet/live.py)."""
+        checked = [_checked(r, networks.names, default) for r in requests]
+        todo = [c for _, c in checked if c is not None]
+        ran = iter(predict_many(todo) if todo else [])
+        return [reply if c is None else reply | {"answer": views.answer(next(ran))} for reply, c in checked]
 
-        A component server function: a plain POST that skips the queue, so a pen-up answer never waits behind the
-        answer for part of the stroke. The pad keeps one in flight (plus the pen-up one); digitnet/guard.py holds
-        each client to LIVE_PER_CLIENT at once and `slots` bounds them all together."""
-        if not isinstance(request, dict):
-            return {"seq": None, "error": "a drawing must be an object with 'strokes', 'width' and 'model'"}
-        seq, model = request.get("seq"), request.get("model", default)
-        seq = seq if isinstance(seq, int) and not isinstance(seq, bool) else None
-        if model not in networks.names:
-            return {"seq": seq, "error": f"unknown network; choose one of {', '.join(networks.names)}"}
-        try:
-            x = drawing.to_input(request)
-        except InputError as e:
-            return {"seq": seq, "error": str(e)}
-        if not slots.acquire(timeout=LIVE_WAIT):
-            return {"seq": seq, "error": "the server is busy; the answer comes when you lift the pen"}
-        try:
-            return {"seq": seq, "answer": views.answer(predict(x, model))}
-        finally:
-            slots.release()
+    batcher = live.Batcher(answers)
 
+    async def live_answer(request: dict | None, visitor: gr.Request = None) -> dict:
+        """The pad's live readout over HTTP: {"strokes", "width", "seq", "model", "final"} -> {"seq", "answer"}
+        (or "error"). A component server function: a plain POST that skips the queue; it joins the batches of the
+        pad's own connection (digitnet/live.py), a pen-up drawing ("final": true) ahead of live ones.
+        digitnet/guard.py holds each client to LIVE_PER_CLIENT at once."""
+        final = isinstance(request, dict) and request.get("final") is True
+        return await batcher.submit(request, _client(visitor), final)
+
+    live_answer.__name__ = "live"  # the pad calls it as server.live
     kept = feedback.handler(predict, networks.names, visitors.Store.from_env)
-    return Handlers(show, draw, switch, classify, dream, fool, live, exhibit, kept)
+    return Handlers(show, draw, switch, classify, dream, fool, live_answer, exhibit, kept, batcher)
+
+
+def _checked(request, names: list[str], default: str) -> tuple[dict, tuple[np.ndarray | None, str] | None]:
+    """A live drawing -> (its reply so far, (its input, the network) to answer), or (the error reply, None)."""
+    if not isinstance(request, dict):
+        return {"seq": None, "error": "a drawing must be an object with 'strokes', 'width' and 'model'"}, None
+    seq, model = request.get("seq"), request.get("model", default)
+    seq = seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+    if model not in names:
+        return {"seq": seq, "error": f"unknown network; choose one of {', '.join(names)}"}, None
+    try:
+        return {"seq": seq}, (drawing.to_input(request), model)
+    except InputError as e:
+        return {"seq": seq, "error": str(e)}, None
+
+
+def _client(visitor: gr.Request | None) -> str:
+    """Who sent a request, as digitnet/guard.py decided (for the batches' turns)."""
+    request = getattr(visitor, "request", None)
+    return str(getattr(request, "scope", {}).get(CLIENT, ""))
 
 
 def default_model(names: list[str]) -> str:
@@ -303,13 +317,14 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
         exhibit_button.click(h.exhibit, None, exhibit, api_name="exhibit", **slow)
     # api_open=False: no direct POST /gradio_api/run/... that would skip the queue and its per-client share.
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=concurrency_limit, api_open=False)
+    demo.live_batcher = h.batcher  # digitnet/server.py serves the pad's connection (live.PATH) with it
     return demo
 
 
 def build(networks: Networks, gpu: Callable | None = None, cpus: int = 1) -> gr.Blocks:
     """The app's page for these networks (`gpu`: the decorator for the function that runs them)."""
     limit = concurrency(networks.on_gpu, cpus)
-    return layout(networks.names, handlers(networks, gpu, limit), limit)
+    return layout(networks.names, handlers(networks, gpu), limit)
 
 
 def guard_limits() -> Limits:

@@ -159,6 +159,16 @@ class Networks:
             return Prediction.blank(name)
         return self.predictors[name].predict_arrays([image])[0]
 
+    def predict_many(self, inputs: list[tuple[np.ndarray | None, str]]) -> list[Prediction]:
+        """Many (preprocessed image or None, network) pairs, each network run once on all of its images: the live
+        readout's batches (digitnet/live.py). Each answer is the one `predict` gives for its image alone."""
+        out = [Prediction.blank(name) if x is None else None for x, name in inputs]
+        for name in dict.fromkeys(name for x, name in inputs if x is not None):
+            at = [i for i, (x, n) in enumerate(inputs) if n == name and x is not None]
+            for i, p in zip(at, self.predictors[name].predict_arrays([inputs[i][0] for i in at]), strict=True):
+                out[i] = p
+        return out
+
     def analyse(self, image: np.ndarray | None, selected: str) -> Analysis:
         """Every network on one preprocessed 28x28 image (None: nothing drawn); saliency for `selected`."""
         if image is None:

@@ -11,7 +11,10 @@ descriptor), and the X-Forwarded-For header of any loopback peer believed. `serv
 - a request's headers complete within HEADER_TIMEOUT_S of the connection opening or of the previous answer
   (else 408 and the connection closed), idle keep-alive connections closed after KEEP_ALIVE_S, headers at most
   MAX_HEADER_BYTES;
-- no proxy headers read by uvicorn: digitnet/guard.py decides who the client is (DIGITNET_TRUSTED_PROXIES).
+- no proxy headers read by uvicorn: digitnet/guard.py decides who the client is (DIGITNET_TRUSTED_PROXIES);
+- the pad's WebSocket (digitnet/live.py, at live.PATH on Gradio's own app, behind the guard) when the page has a
+  batcher: a message at most MAX_JSON_BODY bytes (else the connection is closed, 1009), no compression (a small
+  message could inflate), pings every PING_S; an upgraded connection still counts among the connections.
 
 For tests, DIGITNET_MAX_CONNECTIONS and DIGITNET_CONNECTIONS_PER_PEER override the two caps.
 """
@@ -19,10 +22,12 @@ For tests, DIGITNET_MAX_CONNECTIONS and DIGITNET_CONNECTIONS_PER_PEER override t
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import resource
 from collections import Counter
+from collections.abc import Callable
 
 import gradio as gr
 import h11
@@ -30,9 +35,12 @@ import uvicorn
 from fastapi import FastAPI
 from gradio.utils import get_space
 from starlette.middleware import Middleware
+from starlette.routing import WebSocketRoute
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from digitnet.guard import Guard, Trust, client_of, parse_address
+from digitnet import live
+from digitnet.guard import MAX_JSON_BODY, Guard, Trust, client_of, parse_address
 from digitnet.internals import GradioInternals
 
 MAX_CONNECTIONS = 2048
@@ -40,6 +48,7 @@ CONNECTIONS_PER_PEER = 256  # a browser opens at most 6 per host; a school's NAT
 HEADER_TIMEOUT_S = 10.0
 KEEP_ALIVE_S = 5
 MAX_HEADER_BYTES = 16 * 1024
+PING_S = 20.0
 SPARE_FDS = 256  # files beyond the connections: weights, uploads being written, logs, the event loop's own
 
 
@@ -92,6 +101,18 @@ class Connections:
             del self.by_peer[peer]
 
 
+class Socket(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, handing its connection back to the count when it closes."""
+
+    release: Callable[[], None] | None = None
+
+    def connection_lost(self, exc) -> None:
+        if self.release is not None:
+            self.release, release = None, self.release
+            release()
+        super().connection_lost(exc)
+
+
 def bounded_protocol(connections: Connections, header_timeout: float = HEADER_TIMEOUT_S) -> type[H11Protocol]:
     """uvicorn's h11 protocol with the connection caps and the header timeout."""
 
@@ -119,6 +140,14 @@ def bounded_protocol(connections: Connections, header_timeout: float = HEADER_TI
         def data_received(self, data: bytes) -> None:
             if self.admitted:
                 super().data_received(data)
+
+        def handle_websocket_upgrade(self, event) -> None:
+            self._disarm()
+            super().handle_websocket_upgrade(event)
+            socket = self.transport.get_protocol()
+            if self.admitted and isinstance(socket, Socket):  # the socket now holds this connection's place
+                self.admitted = False
+                socket.release = functools.partial(connections.release, self.peer)
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
@@ -165,7 +194,10 @@ def serve(
     mount_options.setdefault("ssr_mode", False)  # a Node proxy in front would be a second, unbounded server
     mount_options.setdefault("root_path", os.environ.get("GRADIO_ROOT_PATH") or None)  # as launch() reads them
     mount_options.setdefault("pwa", get_space() is not None)
-    app_kwargs = mount_options.pop("app_kwargs", {})
+    app_kwargs = dict(mount_options.pop("app_kwargs", {}))
+    if (batcher := getattr(demo, "live_batcher", None)) is not None:  # on Gradio's own app, behind the guard
+        endpoint = functools.partial(live.serve_socket, batcher=batcher)
+        app_kwargs["routes"] = [*app_kwargs.get("routes", []), WebSocketRoute(live.PATH, endpoint)]
     middleware = [  # the guard told which app it guards, rather than finding it from the first request
         Middleware(m.cls, *m.args, **(m.kwargs | {"blocks": demo})) if m.cls is Guard else m
         for m in app_kwargs.get("middleware", [])
@@ -188,7 +220,11 @@ def serve(
         port=port,
         log_level="warning",
         http=bounded_protocol(connections),
-        ws="none",
+        ws=Socket,
+        ws_max_size=MAX_JSON_BODY,
+        ws_per_message_deflate=False,
+        ws_ping_interval=PING_S,
+        ws_ping_timeout=PING_S,
         proxy_headers=False,
         timeout_keep_alive=KEEP_ALIVE_S,
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
