@@ -1,18 +1,19 @@
 """A class drawing at once (issue 27): N visitors, each keeping one live request in flight as the pad does, against
-the app and against the no-network ceiling (benchmarks/noop_live_app.py: the same page, guard and server, a `live`
-that returns a constant), in one run. Writes section [class] of docs/benchmarks.md.
+the app and against the no-network ceiling (benchmarks/noop_live_app.py: the same page, guard and server, whose
+answers are constants), over the pad's own connection (the WebSocket at /live, digitnet/live.py) and over the HTTP
+live function programs call, in one run. Writes section [class] of docs/benchmarks.md.
 
     python -m benchmarks.class_load [--visitors 1 8 32 100 200] [--seconds 15] [--no-write]
 
 Each visitor is its own client address (X-Forwarded-For from loopback, which the server trusts as a proxy, so the
-guard's per-client limits see N clients) with its own HTTP connection, and draws a 7 as one growing stroke: the
-pad's live call (POST /gradio_api/component_server, `live`, `cnn`) with the first 1/K, 2/K, ... of the example 7's
-points, over and over, sending the next drawing as soon as the previous answer arrives (no 40 ms gap: the pad's
-own cap of 25 a second is not applied, so one visitor measures the server, not the pad). An answer counts when it
-is HTTP 200 with an "answer"; anything else (an HTTP error, a reply with "error", such as the busy message after
-page.LIVE_WAIT, a failed connection) is an error. Client and server share the machine's cores, so the rates are
-floors. Server CPU is its process's user+system time over the run's wall time (100% = one core); the visitors' CPU is
-this process's (all visitors run on one asyncio loop here).
+guard's per-client limits see N clients) with its own connection, and draws a 7 as one growing stroke: the pad's
+drawing (`cnn`) with the first 1/K, 2/K, ... of the example 7's points, the last one sent as the pad sends it at
+pen-up ("final": true), over and over, sending the next drawing as soon as the previous answer arrives (no 40 ms
+gap: the pad's own cap of 25 a second is not applied, so one visitor measures the server, not the pad). An answer
+counts when it carries an "answer"; anything else (an HTTP error, a reply with "error", a closed or failed
+connection) is an error. Pen-up answers (one drawing in K) are also timed on their own. Client and server share the
+machine's cores, so the rates are floors. Server CPU is its process's user+system time over the run's wall time
+(100% = one core); the visitors' CPU is this process's (all visitors run on one asyncio loop here).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import websockets
 
 from digitnet.lab.attacks import Api, live_body
 from digitnet.lab.docs import write_section
@@ -37,6 +39,7 @@ from digitnet.lab.serving import Server, forwarded_for, machine, pad_value, visi
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 STEPS = 12  # drawings per stroke: the pad sends about this many for a 7 drawn in half a second
 APPS = {"app": "app", "no-network ceiling": "benchmarks.noop_live_app"}
+TRANSPORTS = {"ws": "the pad's WebSocket", "http": "the HTTP live function"}
 
 
 def dense(stroke: list[float], step: float = 4.0) -> list[float]:
@@ -62,7 +65,7 @@ def growing_seven(steps: int = STEPS) -> list[dict]:
                 break
             part.append(s[: 2 * left])
             left -= len(s) // 2
-        drawings.append({"strokes": part, "width": pad_value()["width"], "seq": k, "model": "cnn"})
+        drawings.append({"strokes": part, "width": pad_value()["width"], "seq": k, "model": "cnn", "final": k == steps})
     return drawings
 
 
@@ -71,6 +74,7 @@ class Run:
     visitors: int
     seconds: float = 0.0
     times: list[float] = field(default_factory=list)
+    finals: list[float] = field(default_factory=list)  # the pen-up drawings' answers (also in `times`)
     errors: list[str] = field(default_factory=list)
     rss_mb: float = 0.0
     cpu: float = 0.0  # server CPU time / wall time
@@ -80,9 +84,18 @@ class Run:
         n, rate = len(self.times), len(self.times) / self.seconds
         p50, p95 = (np.percentile(self.times, [50, 95]) * 1000) if self.times else (float("nan"),) * 2
         ratio = f"{rate / one:.2f}" if one else "1.00"
+        up95, up_max = (np.percentile(self.finals, 95) * 1000, max(self.finals) * 1000) if self.finals else (0, 0)
         return (f"| {self.visitors} | {rate:.0f} | {ratio} | {rate / self.visitors:.1f} | {p50:.0f} ms | "
-                f"{p95:.0f} ms | {len(self.errors)} | {self.rss_mb:.0f} MB | {100 * self.cpu:.0f}% | "
-                f"{100 * self.client_cpu:.0f}% | {n} |")  # fmt: skip
+                f"{p95:.0f} ms | {up95:.0f} ms | {up_max:.0f} ms | {len(self.errors)} | {self.rss_mb:.0f} MB | "
+                f"{100 * self.cpu:.0f}% | {100 * self.client_cpu:.0f}% | {n} |")  # fmt: skip
+
+    def record(self, took: float, final: bool, error: str | None) -> None:
+        if error is not None:
+            self.errors.append(error)
+            return
+        self.times.append(took)
+        if final:
+            self.finals.append(took)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -90,7 +103,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _visitor(server: Server, i: int, pad: int, drawings: list[dict], until: float, run: Run) -> None:
+async def _http_visitor(server: Server, i: int, pad: int, drawings: list[dict], until: float, run: Run) -> None:
     bodies = [json.dumps(live_body(d, pad, f"class-{i}")).encode() for d in drawings]
     headers = {"content-type": "application/json"} | forwarded_for(visitor(i))
     async with httpx.AsyncClient(base_url=server.url.rstrip("/"), headers=headers, timeout=30) as http:
@@ -103,18 +116,37 @@ async def _visitor(server: Server, i: int, pad: int, drawings: list[dict], until
                 error = None if "answer" in reply else str(reply.get("error"))[:120]
             except Exception as e:  # counted and reported, never raised
                 error = f"{type(e).__name__}: {e}"[:120]
-            if error is None:
-                run.times.append(time.perf_counter() - t0)
-            else:
-                run.errors.append(error)
+            run.record(time.perf_counter() - t0, drawings[k]["final"], error)
             k = (k + 1) % len(bodies)
 
 
-async def _class(server: Server, n: int, pad: int, drawings: list[dict], seconds: float) -> Run:
+async def _ws_visitor(server: Server, i: int, pad: int, drawings: list[dict], until: float, run: Run) -> None:
+    texts = [json.dumps(d) for d in drawings]
+    url = server.url.replace("http://", "ws://") + "live"
+    k = i % len(texts)
+    while time.monotonic() < until:  # a closed connection is an error, and the visitor connects again
+        try:
+            async with websockets.connect(url, additional_headers=forwarded_for(visitor(i)), max_size=None) as ws:
+                while time.monotonic() < until:
+                    t0 = time.perf_counter()
+                    await ws.send(texts[k])
+                    reply = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                    error = None if "answer" in reply else str(reply.get("error"))[:120]
+                    run.record(time.perf_counter() - t0, drawings[k]["final"], error)
+                    k = (k + 1) % len(texts)
+        except Exception as e:  # counted and reported, never raised
+            run.record(0.0, False, f"{type(e).__name__}: {e}"[:120])
+            await asyncio.sleep(0.1)
+
+
+VISITORS = {"ws": _ws_visitor, "http": _http_visitor}
+
+
+async def _class(server: Server, n: int, pad: int, drawings: list[dict], seconds: float, how: str = "ws") -> Run:
     run, c0, t0 = Run(n), cpu_seconds(server.proc.pid), time.perf_counter()
     own = time.process_time()
     until = time.monotonic() + seconds
-    await asyncio.gather(*(_visitor(server, i, pad, drawings, until, run) for i in range(n)))
+    await asyncio.gather(*(VISITORS[how](server, i, pad, drawings, until, run) for i in range(n)))
     run.seconds = time.perf_counter() - t0
     run.cpu = (cpu_seconds(server.proc.pid) - c0) / run.seconds
     run.client_cpu = (time.process_time() - own) / run.seconds
@@ -130,37 +162,52 @@ def warmed(module: str) -> Iterator[tuple[Server, int, list[dict]]]:
         api = Api(server)
         pad = api.pad_id()
         api.close()
-        asyncio.run(_class(server, 4, pad, drawings, 3.0))
+        for how in VISITORS:
+            asyncio.run(_class(server, 4, pad, drawings, 3.0, how))
         yield server, pad, drawings
 
 
-def measure(module: str, counts: list[int], seconds: float) -> list[Run]:
+def measure(module: str, counts: list[int], seconds: float, transports: list[str]) -> dict[str, list[Run]]:
+    """Each transport's runs, for `counts` visitors in turn, on one server."""
     with warmed(module) as (server, pad, drawings):
-        runs = []
-        for n in counts:
-            runs.append(asyncio.run(_class(server, n, pad, drawings, seconds)))
-            print(module, runs[-1].row(runs[0].times and len(runs[0].times) / runs[0].seconds), flush=True)
-            for e in sorted(set(runs[-1].errors))[:3]:
-                print("   ", e)
+        runs: dict[str, list[Run]] = {}
+        for how in transports:
+            for n in counts:
+                run = asyncio.run(_class(server, n, pad, drawings, seconds, how))
+                runs.setdefault(how, []).append(run)
+                print(module, how, run.row(_one(runs[how])), flush=True)
+                for e in sorted(set(run.errors))[:3]:
+                    print("   ", e)
         return runs
 
 
+def _one(runs: list[Run]) -> float | None:
+    return len(runs[0].times) / runs[0].seconds if runs[0].visitors == 1 else None
+
+
 def table(name: str, runs: list[Run]) -> str:
-    one = len(runs[0].times) / runs[0].seconds if runs[0].visitors == 1 else None
-    head = ("| visitors drawing | answers/s in all | ratio to 1 visitor | per visitor | p50 | p95 | errors | "
-            "server RSS | server CPU | visitors' CPU | answers |\n" + "|---" * 11 + "|")  # fmt: skip
-    return f"**{name}**\n\n{head}\n" + "\n".join(r.row(one) for r in runs)
+    head = ("| visitors drawing | answers/s in all | ratio to 1 visitor | per visitor | p50 | p95 | pen-up p95 | "
+            "pen-up max | errors | server RSS | server CPU | visitors' CPU | answers |\n")  # fmt: skip
+    head += "|---" * 13 + "|"
+    return f"**{name}**\n\n{head}\n" + "\n".join(r.row(_one(runs)) for r in runs)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--visitors", type=int, nargs="+", default=[1, 8, 32, 100, 200])
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--transports", nargs="+", choices=list(TRANSPORTS), default=list(TRANSPORTS))
+    parser.add_argument("--apps", nargs="+", choices=list(APPS.values()), default=list(APPS.values()))
     parser.add_argument("--no-write", action="store_true")
     opts = parser.parse_args()
     start = machine()
     print(start)
-    tables = [table(name, measure(module, opts.visitors, opts.seconds)) for name, module in APPS.items()]
+    tables = [
+        table(f"{name}, {TRANSPORTS[how]}", runs)
+        for name, module in APPS.items()
+        if module in opts.apps
+        for how, runs in measure(module, opts.visitors, opts.seconds, opts.transports).items()
+    ]
     load = os.getloadavg()[0]
     body = (f"Measured on {start}; load average at end {load:.2f}. {opts.seconds:.0f} s per row, each row a "
             f"fresh set of visitors on the same server, after a 3-s warm-up of 4 visitors.\n\n")  # fmt: skip

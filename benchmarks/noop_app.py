@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 
+from digitnet import live as pad_live
 from digitnet import models
 from digitnet.page import Handlers, concurrency, launch_options, layout
 
@@ -48,7 +49,8 @@ def classify(path, model: str = "cnn") -> dict:
 
 
 CONCURRENCY = concurrency(on_gpu=False, cpus=os.cpu_count() or 1)  # as the app on this machine's CPU
-demo = layout(NAMES, Handlers(show, show, switch, classify, dream, fool, live), CONCURRENCY)
+batcher = pad_live.Batcher(lambda requests: [live(r) for r in requests])  # the pad's connection, constant answers
+demo = layout(NAMES, Handlers(show, show, switch, classify, dream, fool, live, batcher=batcher), CONCURRENCY)
 
 
 def launch(**kwargs):

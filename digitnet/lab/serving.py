@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from gradio_client import Client, handle_file
 from PIL import Image
+from websockets.sync.client import ClientConnection, connect
 
 from digitnet.drawing import CANVAS, payload
 from digitnet.guard import TRUSTED_PROXIES
@@ -65,6 +66,11 @@ class Server:
     def client(self, address: str | None = None) -> Client:
         """A gradio_client for the app; `address`: the visitor it plays (see `visitor`)."""
         return Client(self.url, verbose=False, headers=forwarded_for(address))
+
+    def socket(self, address: str | None = None, path: str = "live", **kwargs) -> ClientConnection:
+        """The pad's WebSocket (digitnet/live.py) as `address` (see `visitor`): a websockets sync connection."""
+        url = self.url.replace("http://", "ws://") + path
+        return connect(url, additional_headers=forwarded_for(address), **{"open_timeout": 30} | kwargs)
 
     def close(self) -> None:
         if self.proc.poll() is None:
