@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 import pytest
+from test_browser import SEVEN, draw, open_page, readout
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from digitnet import drawing, live, page, views
@@ -301,3 +302,66 @@ def test_a_live_answer_is_the_draw_events_answer_for_the_same_strokes(networks, 
     for d in drawings(mnist_test, 5):
         reply = asyncio.run(h.batcher.submit(d | {"seq": 1, "model": "cnn_oe"}))
         assert same_answer(reply["answer"], h.draw(d, "cnn_oe")[0])
+
+
+# --- the pad in a real browser ------------------------------------------------------------------------------------
+
+
+def held_replies(page) -> list:
+    """Route the pad's connection through the test: drawings go on to the server, its replies are held in the
+    returned list (each a pair: the reply's text, the function that delivers it to the page)."""
+    held = []
+
+    def route(ws) -> None:
+        to_server = ws.connect_to_server()
+        to_server.on_message(lambda text: held.append((text, lambda: ws.send(text))))
+
+    page.route_web_socket("**/live", route)
+    return held
+
+
+def live_state(page) -> dict:
+    return page.eval_on_selector("#pad .dn-live", "(o) => ({...o.dataset, text: o.innerText})")
+
+
+@pytest.mark.browser
+def test_the_readout_says_it_is_catching_up_and_a_late_answer_never_replaces_a_newer_one(chromium, server):
+    page = open_page(chromium, server)
+    held = held_replies(page)
+    page.reload()
+    page.wait_for_selector("#pad canvas")
+    try:
+        draw(page, SEVEN)
+        page.wait_for_function("() => document.querySelector('#pad .dn-live').dataset.behind === '1'")
+        assert "catching up" in live_state(page)["text"]
+        deadline = time.monotonic() + 30
+        while len(held) < 2 and time.monotonic() < deadline:  # the first live drawing's and the pen-up one's
+            page.wait_for_timeout(100)
+        seqs = [json.loads(text)["seq"] for text, _ in held]
+        assert seqs == sorted(seqs) and len(seqs) >= 2, seqs
+        newest, older = held[-1], held[0]
+        newest[1]()  # the pen-up drawing's answer first, then an older drawing's
+        page.wait_for_function(f"() => document.querySelector('#pad .dn-live').dataset.seq === '{seqs[-1]}'")
+        older[1]()
+        page.wait_for_timeout(500)
+        state = live_state(page)
+        assert state["seq"] == str(seqs[-1]) and state["digit"] == "7"  # the late answer was dropped
+        assert state["behind"] == "0" and "catching up" not in state["text"]
+    finally:
+        page.context.close()
+
+
+@pytest.mark.browser
+def test_without_its_websocket_the_pad_answers_over_http(chromium, server):
+    page = open_page(chromium, server)
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if "component_server" in r.url else None)
+    page.route_web_socket("**/live", lambda ws: ws.close(code=1011, reason="no WebSockets here"))
+    page.reload()
+    page.wait_for_selector("#pad canvas")
+    try:
+        draw(page, SEVEN)
+        assert readout(page)["digit"] == "7"
+        assert posts  # the drawings went to the HTTP live function
+    finally:
+        page.context.close()
