@@ -180,6 +180,28 @@ def test_concurrent_live_predictions_are_limited(ctx):
     assert 1 <= result.answer.figures["answered"] < 40, result.answer
 
 
+def test_websocket_connections_per_client_are_capped(ctx):
+    share = LIMITS.sockets_per_client
+    result = flood(ctx, "200 WebSocket connections from one address", 1.0, "refused", f"'open': {share}")
+    assert result.answer.figures["other"] == "answer: digit 7", result.answer
+
+
+def test_a_websocket_flood_answers_only_the_newest_drawings_in_order_with_bounded_memory(ctx):
+    """8 connections send the largest drawing flat out without reading: each connection's newest drawing is
+    answered, the ones it replaced never parsed; another visitor's live drawing is answered meanwhile."""
+    name = "8 WebSockets x 2,000 largest drawings, replies unread"
+    floods.measure(ctx, name, 0.025)  # warm-up: the live worker's first batches of the largest drawing
+    result = flood(ctx, name, 0.25, "answer", "every connection in order: True")
+    assert "another visitor's live 7: answer: digit 7" in result.answer.text
+    f = result.answer.figures
+    assert 8 <= f["answered"] < f["sent"] / 4, result.answer
+
+
+def test_over_long_websocket_messages_close_the_connection(ctx):
+    result = flood(ctx, "100 WebSocket messages of 300 KB", 1.0, "refused", "'closed 1009': 100")
+    assert "another visitor's live 7: answer: digit 7" in result.answer.text
+
+
 def test_the_queue_holds_at_most_its_size_when_many_visitors_send_at_once(ctx):
     result = flood(ctx, "100 visitors at once, one slow /classify each", 1.0)
     assert result.answer.figures["longest"] <= QUEUE_SIZE, result.answer

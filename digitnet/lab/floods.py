@@ -789,6 +789,86 @@ def _short(text: str) -> str:
     return "HTTP 503 queue full" if "Queue is full" in text else text[:40]
 
 
+# --- the pad's WebSocket (digitnet/live.py) ------------------------------------------------------------------------
+
+
+def _live_visitor(ctx: Context, address: str = VICTIM) -> str:
+    """Another visitor's drawing of the 7 over its own connection: 'answer: digit 7', or what it got instead."""
+    try:
+        with ctx.server.socket(address, open_timeout=30) as socket:
+            socket.send(json.dumps(pad_value() | {"seq": 1, "model": "cnn", "final": True}))
+            reply = json.loads(socket.recv(timeout=30))
+    except Exception as e:  # reported, never raised
+        return f"{type(e).__name__}: {e}"[:80]
+    return f"answer: digit {reply['answer']['digit']}" if reply.get("answer") else str(reply)[:80]
+
+
+def socket_share(ctx: Context, scale: float) -> Flood:
+    """200 connections to the pad's WebSocket from one address, held open (at most 128 per client); another
+    visitor's live drawing meanwhile."""
+    count, outcomes = 200, collections.Counter()
+    with contextlib.ExitStack() as held:
+        for _ in range(count):
+            try:
+                socket = held.enter_context(ctx.server.socket(ATTACKER, open_timeout=30))
+                socket.recv(timeout=0.05)
+            except TimeoutError:
+                outcomes["open"] += 1
+            except Exception as e:
+                outcomes[type(e).__name__ + (f" {e.rcvd.code}" if getattr(e, "rcvd", None) else "")] += 1
+        other = _live_visitor(ctx)
+    text = f"{count} connections: {dict(outcomes)}; another visitor's live 7: {other}"
+    kind = "refused" if outcomes["open"] < count and other == "answer: digit 7" else "answer"
+    return Flood(kind, text, figures={"open": outcomes["open"], "other": other})
+
+
+def socket_flood(ctx: Context, scale: float) -> Flood:
+    """The largest drawing sent 2,000 times on one connection without reading a reply, from each of 8 connections
+    of one address, then the replies read: only the newest drawing waiting is answered, nothing piles up."""
+    count, connections = max(50, int(2000 * scale)), 8
+    big = json.dumps(largest_drawing() | {"model": "vae_bayes"})
+
+    def one(i: int) -> tuple[int, int]:
+        with ctx.server.socket(ATTACKER, open_timeout=30) as socket:
+            for seq in range(1, count + 1):
+                socket.send(f'{{"seq": {seq}, {big[1:]}')
+            seqs = []
+            while not seqs or seqs[-1] != count:
+                seqs.append(json.loads(socket.recv(timeout=120))["seq"])
+            return len(seqs), int(seqs == sorted(seqs))
+
+    def attack() -> Flood:
+        with ThreadPoolExecutor(connections) as pool:
+            results = list(pool.map(one, range(connections)))
+        answered, ordered = sum(n for n, _ in results), sum(o for _, o in results)
+        text = (f"{connections} connections x {count} drawings of 5,000 points ({len(big) / 1024:.0f} KB each): "
+                f"{answered} answered, every connection in order: {ordered == connections}; "
+                f"another visitor's live 7: {_live_visitor(ctx)}")  # fmt: skip
+        return Flood("answer", text, figures={"answered": answered, "sent": count * connections})
+
+    return during(ctx, attack)
+
+
+def socket_oversize(ctx: Context, scale: float) -> Flood:
+    """100 connections from one address, each sending one message of 300 KB (over the 256 KB limit)."""
+    count, codes = max(10, int(100 * scale)), collections.Counter()
+    text = "x" * 300 * 1024
+
+    def one(i: int) -> str:
+        try:
+            with ctx.server.socket(ATTACKER, open_timeout=30, max_size=None) as socket:
+                socket.send(text)
+                socket.recv(timeout=30)
+                return "answered"
+        except Exception as e:
+            return f"closed {e.rcvd.code}" if getattr(e, "rcvd", None) else type(e).__name__
+
+    with ThreadPoolExecutor(20) as pool:
+        codes.update(pool.map(one, range(count)))
+    return Flood("refused" if set(codes) == {"closed 1009"} else "answer", f"{count} messages of 300 KB: "
+                 f"{dict(codes)}; another visitor's live 7: {_live_visitor(ctx)}", figures=dict(codes))  # fmt: skip
+
+
 FLOODS: dict[str, Callable[[Context, float], Flood]] = {
     "POST /login, 300 form fields of 1 MB": login_fields,
     "POST /login, 900 fields of 1 MB held one byte short": login_held,
@@ -808,6 +888,9 @@ FLOODS: dict[str, Callable[[Context, float], Flood]] = {
     "100 visitors at once, one slow /classify each": queue_many_clients,
     "600 /feedback of the largest drawing from one address": feedback_one_client,
     "/feedback of the largest drawing from 300 visitors": feedback_many_clients,
+    "200 WebSocket connections from one address": socket_share,
+    "8 WebSockets x 2,000 largest drawings, replies unread": socket_flood,
+    "100 WebSocket messages of 300 KB": socket_oversize,
 }
 
 
