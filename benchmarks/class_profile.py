@@ -2,10 +2,12 @@
 (default 100) keep one live request each in flight (benchmarks/class_load.py), then the samples are summed per
 function: self time (the function at the top of the stack) and total time (anywhere on it), as a share of samples.
 
-    python -m benchmarks.class_profile [--visitors 100] [--seconds 20] [--top 15] [--raw /tmp/stacks] [--no-write]
+    python -m benchmarks.class_profile [--how ws|http] [--visitors 100] [--seconds 20] [--top 15] [--raw DIR]
+        [--no-write]
 
-Profiles the app, then the no-network ceiling (benchmarks/noop_live_app.py), and writes both into section
-[class-profile] of docs/benchmarks.md.
+Profiles the app, then the no-network ceiling (benchmarks/noop_live_app.py), with the visitors on the pad's
+WebSocket (--how ws, the default) or on the HTTP live function (--how http), and writes both into section
+[class-profile-ws] or [class-profile] of docs/benchmarks.md.
 
 py-spy (requirements-dev.txt) runs as a separate process and reads the server's memory without stopping it
 (--nonblocking; blocking sampling, or --native, cut the server's rate from ~140 to 12 answers/s), so the server
@@ -26,7 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.class_load import DOC, _class, warmed
+from benchmarks.class_load import DOC, TRANSPORTS, _class, warmed
 from digitnet.lab.docs import write_section
 from digitnet.lab.serving import machine
 
@@ -34,8 +36,11 @@ from digitnet.lab.serving import machine
 AREAS = (
     ("the drawing rasterised and cleaned (drawing.to_input)", "to_input (digitnet/drawing.py)"),
     ("the network and its scores (Networks.predict)", "Networks.predict (digitnet/predict.py)"),
+    ("the network and its scores (Networks.predict)", "Networks.predict_many (digitnet/predict.py)"),
     ("the answer's JSON (views.answer)", "digitnet/views.py"),
     ("the rest of `live` (checks, waiting for a slot)", "handlers.<locals>.live (digitnet/page.py)"),
+    ("the batcher and the pad's connection (digitnet/live.py)", "digitnet/live.py"),
+    ("websockets (frames)", "(websockets/"),
     ("the guard (digitnet/guard.py)", "digitnet/guard.py"),
     ("Gradio's route and middleware", "(gradio/"),
     ("FastAPI and Starlette", "(fastapi/"),
@@ -88,7 +93,7 @@ def summarise(raw: Path, top: int) -> str:
     return "\n".join(lines)
 
 
-def profile(module: str, visitors: int, seconds: float, top: int, raw: Path) -> str:
+def profile(module: str, visitors: int, seconds: float, top: int, raw: Path, how: str = "ws") -> str:
     """py-spy's samples of `module`'s server under `visitors`, summed (markdown)."""
     with warmed(module) as (server, pad, drawings):
         spy = subprocess.Popen(
@@ -96,16 +101,17 @@ def profile(module: str, visitors: int, seconds: float, top: int, raw: Path) -> 
              "--output", str(raw), "--duration", str(int(seconds)), "--rate", "100", "--nonblocking", "--gil"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        run = asyncio.run(_class(server, visitors, pad, drawings, seconds + 1))
+        run = asyncio.run(_class(server, visitors, pad, drawings, seconds + 1, how))
         spy.wait(60)
     rate = len(run.times) / run.seconds
-    head = (f"**{module}**, {visitors} visitors: {rate:.0f} answers/s while sampled, {len(run.errors)} errors, "
-            f"server CPU {100 * run.cpu:.0f}% of one core; ")  # fmt: skip
+    head = (f"**{module}**, {visitors} visitors on {TRANSPORTS[how]}: {rate:.0f} answers/s while sampled, "
+            f"{len(run.errors)} errors, server CPU {100 * run.cpu:.0f}% of one core; ")  # fmt: skip
     return head + summarise(raw, top)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--how", choices=list(TRANSPORTS), default="ws")
     parser.add_argument("--visitors", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--top", type=int, default=15)
@@ -119,11 +125,12 @@ def main() -> None:
         folder = opts.raw or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         for module in ("app", "benchmarks.noop_live_app"):
-            parts.append(profile(module, opts.visitors, opts.seconds, opts.top, folder / f"{module}.txt"))
+            parts.append(profile(module, opts.visitors, opts.seconds, opts.top, folder / f"{module}.txt", opts.how))
             print(parts[-1], flush=True)
     body = f"Measured on {start}; {opts.seconds:.0f} s of samples each, at 100 a second.\n\n" + "\n\n".join(parts)
     if not opts.no_write:
-        write_section(DOC, "class-profile", body, "python -m benchmarks.class_profile")
+        section = "class-profile-ws" if opts.how == "ws" else "class-profile"
+        write_section(DOC, section, body, f"python -m benchmarks.class_profile --how {opts.how}")
 
 
 if __name__ == "__main__":

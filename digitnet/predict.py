@@ -81,7 +81,8 @@ class Predictor:
         probs = torch.softmax(logits, 1)
         if s is None:
             return probs, [None] * len(x), [{} for _ in range(len(x))]
-        per_image = [{k: float(v[i]) for k, v in s.items()} for i in range(len(x))]
+        columns = {k: v.tolist() for k, v in s.items()}
+        per_image = [{k: c[i] for k, c in columns.items()} for i in range(len(x))]
         return probs, self.calibration.flags(s).tolist(), per_image
 
     def _logits_and_scores(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None]:
@@ -103,10 +104,8 @@ class Predictor:
         conf, digit = probs.max(1)
         cal = self.calibration
         rule = dict(model=self.name, verdict_by=cal and cal.score, threshold=cal and cal.threshold)
-        return [
-            Prediction(int(d), float(c), p.tolist(), a, not_a_digit=f, scores=sc, **rule)
-            for d, c, p, a, f, sc in zip(digit, conf, probs, arrays, flags, per_image, strict=True)
-        ]
+        rows = zip(digit.tolist(), conf.tolist(), probs.tolist(), arrays, flags, per_image, strict=True)
+        return [Prediction(d, c, p, a, not_a_digit=f, scores=sc, **rule) for d, c, p, a, f, sc in rows]
 
     def predict(self, image) -> Prediction:
         """Any image the app or a user hands over -> Prediction; raises InputError on bad input."""
