@@ -21,6 +21,7 @@ MIN_PEN, MAX_PEN = 2, 64
 MAX_STROKES = 100
 MAX_POINTS = 5000  # in all strokes together; a pen sampled every frame for a minute makes about 3,600
 MARGIN = CANVAS  # points may lie off the canvas by this much (a stroke that leaves it), no further
+INK = 255  # the sheet's ink in Pillow's "L" mode
 
 Stroke = list[tuple[float, float]]
 
@@ -59,15 +60,41 @@ def _coordinate(v: Any) -> bool:
 
 
 def render(strokes: list[Stroke], width: int = PEN) -> np.ndarray:
-    """The strokes' ink on a clear CANVAS x CANVAS sheet (uint8, 255 = ink), drawn with a round pen."""
+    """The strokes' ink on a clear CANVAS x CANVAS sheet (uint8, 255 = ink), drawn with a round pen: the pixels of
+    Pillow's `ImageDraw.line(points, 255, width, joint="curve")` and a disc at each end."""
     sheet = Image.new("L", (CANVAS, CANVAS), 0)
     pen = ImageDraw.Draw(sheet)
     for pts in strokes:
         if len(pts) > 1:
-            pen.line(pts, fill=255, width=width, joint="curve")
+            pen.draw.draw_lines(pts, INK, width)
+            if width > 4:  # where Pillow draws joints
+                _joints(pen.draw, pts, width)
         for x, y in (pts[0], pts[-1]):  # round pen tips (a dot for a single point)
             pen.ellipse([x - width / 2, y - width / 2, x + width / 2, y + width / 2], fill=255)
     return np.asarray(sheet)
+
+
+def _joints(draw, points: Stroke, width: int) -> None:
+    """The round joints Pillow's `ImageDraw.line(..., joint="curve")` draws (Pillow 12.3, ImageDraw.py), the same
+    arithmetic drawn straight with its C functions: its own loop, in Python, was a third of the server's time for
+    a class drawing live (docs/benchmarks.md). tests/test_strokes.py checks the pixels against Pillow's."""
+    half, reach = width / 2, width / 2 - 1
+    for (x0, y0), (x, y), (x1, y1) in zip(points, points[1:], points[2:], strict=False):
+        a0 = math.degrees(math.atan2(x - x0, y0 - y)) % 360
+        a1 = math.degrees(math.atan2(x1 - x, y - y1)) % 360
+        if a0 == a1:  # straight on: no joint
+            continue
+        flipped = (a1 > a0 and a1 - 180 > a0) or (a1 < a0 and a1 + 180 > a0)
+        start, end = (a1 + 90, a0 + 90) if flipped else (a0 - 90, a1 - 90)
+        draw.draw_pieslice([(x - half + 1, y - half + 1), (x + half - 1, y + half - 1)], start - 90, end - 90, INK, 1)
+        if width > 8:  # Pillow's cover for gaps between the line and the joint
+            turn = 90 if flipped else -90
+            draw.draw_lines([_at(x, y, a0 + turn, reach), (x, y), _at(x, y, a1 + turn, reach)], INK, 3)
+
+
+def _at(x: float, y: float, angle: float, distance: float) -> tuple[float, float]:
+    dx, dy = distance * math.cos(math.radians(angle - 90)), distance * math.sin(math.radians(angle - 90))
+    return x + (math.floor(dx) if dx > 0 else math.ceil(dx)), y + (math.floor(dy) if dy > 0 else math.ceil(dy))
 
 
 def to_input(value: Any) -> np.ndarray | None:
