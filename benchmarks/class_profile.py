@@ -7,7 +7,7 @@ function: self time (the function at the top of the stack) and total time (anywh
 
 Profiles the app, then the no-network ceiling (benchmarks/noop_live_app.py), with the visitors on the pad's
 WebSocket (--how ws, the default) or on the HTTP live function (--how http), and writes both into section
-[class-profile-ws] or [class-profile] of docs/benchmarks.md.
+[class-profile-ws] or [class-profile-http] of docs/benchmarks.md.
 
 py-spy (requirements-dev.txt) runs as a separate process and reads the server's memory without stopping it
 (--nonblocking; blocking sampling, or --native, cut the server's rate from ~140 to 12 answers/s), so the server
@@ -129,7 +129,7 @@ def main() -> None:
             print(parts[-1], flush=True)
     body = f"Measured on {start}; {opts.seconds:.0f} s of samples each, at 100 a second.\n\n" + "\n\n".join(parts)
     if not opts.no_write:
-        section = "class-profile-ws" if opts.how == "ws" else "class-profile"
+        section = f"class-profile-{opts.how}"
         write_section(DOC, section, body, f"python -m benchmarks.class_profile --how {opts.how}")
 
 
