@@ -99,6 +99,29 @@ def test_batched_answers_are_the_unbatched_ones_for_every_network_in_any_order(n
         assert same_answer(reply["answer"], alone), (reply["answer"], alone)
 
 
+def test_each_batch_is_one_call_of_the_gpu_wrapped_function(networks, mnist_test):
+    """On ZeroGPU `spaces.GPU` wraps the functions that run the networks: a class costs one call per batch."""
+    calls: list[int] = []
+
+    def gpu(f):
+        def wrapped(*args):
+            calls.append(len(args[0]) if f.__name__ == "predict_many" else 1)
+            return f(*args)
+
+        wrapped.__name__ = f.__name__
+        return wrapped
+
+    h = page.handlers(networks, gpu=gpu)
+    requests = [d | {"seq": i, "model": "cnn"} for i, d in enumerate(drawings(mnist_test, 30))]
+
+    async def all_at_once() -> list[dict]:
+        return await asyncio.gather(*(h.batcher.submit(r, f"visitor-{i}") for i, r in enumerate(requests)))
+
+    replies = asyncio.run(all_at_once())
+    assert all(r["answer"]["digit"] is not None for r in replies)
+    assert len(calls) == h.batcher.batches < len(requests) and sum(calls) == len(requests)
+
+
 class Gate:
     """An answer function that holds the batcher's worker until opened, recording each batch."""
 
