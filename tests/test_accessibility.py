@@ -65,7 +65,8 @@ def test_the_answer_reads_as_a_sentence_announced_politely(chromium, server):
         assert m[3], "the selected network (cnn) has a verdict: the sentence says it"
         assert page.get_by_role("status").filter(has_text=said).count() == 1
         hidden = page.eval_on_selector_all("#pad .dn-live > [aria-hidden='true']", "(es) => es.length")
-        assert hidden == 4  # the digit, "% sure", the verdict pill and the bars: read once, as the sentence
+        # the digit, "% sure", the verdict pill, "catching up" and the bars: read once, as the sentence
+        assert hidden == 5
         assert page.get_attribute("#answer .dn-chart", "role") == "img"
         assert page.get_attribute("#answer .dn-chart", "aria-label").endswith(said)
         names = page.eval_on_selector_all("#compare .dn-chart", "(cs) => cs.map((c) => c.getAttribute('aria-label'))")
