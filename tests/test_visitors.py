@@ -337,9 +337,9 @@ def test_a_finger_says_yes_on_a_phone_and_the_answer_stays_in_view(chromium, app
         settled(page)
         page.eval_on_selector("#feedback-note", "(e) => e.scrollIntoView({block: 'end'})")
         assert in_view(page, "#pad .dn-live-digit"), "the control does not fit under the answer on one screen"
-        # KNOWN DEFECT, not fixed: a tap within about a second of the pen-up answer is sometimes lost (no request
-        # is sent; seen in about half of the runs after the mouse test, 0 of 4 with this pause). Remove the pause
-        # once the page's cause is found.
+        # KNOWN DEFECT (test_a_tap_the_moment_a_finger_lifts_from_the_pad_is_never_lost): a tap within ~150 ms of a
+        # finger lifted while moving gets no click (Chromium takes the stroke for a fling; pad.py must consume its
+        # touchstart). Remove this pause with that test's xfail.
         page.wait_for_timeout(1000)
         choice(page, "Yes").tap()
         page.wait_for_selector("#feedback-note :text('Thank you')")
@@ -350,6 +350,70 @@ def test_a_finger_says_yes_on_a_phone_and_the_answer_stays_in_view(chromium, app
             page.screenshot(path=str(Path(os.environ["DIGITNET_SCREENSHOT"]).with_name("screenshot_feedback.png")))
         assert in_view(page, "#feedback-choice") and in_view(page, "#feedback-note")
         assert in_view(page, "#pad .dn-live-digit"), "the control pushed the answer out of view"
+    finally:
+        page.context.close()
+
+
+def submissions(page, app, text: str) -> list[float]:
+    """When the page sent each submission of the answer `text` (its click event's fn_index in /queue/join)."""
+    config = api_for(app, 0).http.get("/config").json()
+    button = next(c["id"] for c in config["components"]
+                  if c["type"] == "button" and c.get("props", {}).get("value") == text)  # fmt: skip
+    event = next(d["id"] for d in config["dependencies"] if [button, "click"] in d["targets"])
+    sent: list[float] = []
+
+    def seen(request) -> None:
+        if "/queue/join" in request.url and (request.post_data_json or {}).get("fn_index") == event:
+            sent.append(time.monotonic())
+
+    page.on("request", seen)
+    return sent
+
+
+def answered_tap(page) -> str:
+    """What the page shows for a tap on an answer, once it does: "kept" (the note's thanks) or "still coming"
+    (NOT_THE_PAD's message); "nothing" if neither shows within 10 s."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if page.inner_text("#feedback-note").startswith("Thank you"):
+            return "kept"
+        if page.locator(".toast-body", has_text=feedback.NOT_THE_PAD[:40]).count():
+            return "still coming"
+        page.wait_for_timeout(50)
+    return "nothing"
+
+
+@pytest.mark.browser
+@pytest.mark.xfail(
+    reason="until digitnet/pad.py consumes the canvas's touchstart (lost taps: 3 of 3 runs fail, 5 of 5 "
+    "pass with it); then a rarer race remains: the note's reset on pad.change can land after the reply"
+)
+def test_a_tap_the_moment_a_finger_lifts_from_the_pad_is_never_lost(chromium, app, store_dir):
+    """A stroke that ends moving, then "Yes" tapped at once, five times: every tap sends one submission and is
+    answered (kept, or "still coming" when it overtakes the pen-up answer). Left to the browser, the pad's touches
+    were a gesture: a lift while moving started a fling, and Chromium swallowed the next tap within about 150 ms as
+    the one that stops it (the button got its touch events but no click: no request, nothing shown)."""
+    page = open_page(chromium, app, PHONE, has_touch=True, is_mobile=True, device_scale_factor=2,
+                     extra_http_headers=forwarded_for(visitor(300)))  # its own client: RATE taps  # fmt: skip
+    try:
+        sent, before = submissions(page, app, "Yes"), set(rows(store_dir))
+        page.locator("#pad canvas").scroll_into_view_if_needed()
+        touch(page, SEVEN)
+        settled(page)  # the answer's area filled
+        yes, shown = choice(page, "Yes"), []
+        for i in range(RATE):
+            page.evaluate("() => document.querySelectorAll('.toast-close').forEach((b) => b.click())")
+            page.wait_for_selector(".toast-body", state="detached")
+            touch(page, SEVEN)  # the 7 again, over itself (the same answer: nothing moves), lifted at full speed
+            box = yes.bounding_box()  # where it is now (a refusal's "Error" on the note moves it), then at once:
+            page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # no actionability wait
+            shown.append(answered_tap(page))
+            assert shown[-1] != "nothing", f"tap {i + 1} was lost"
+            assert len(sent) == i + 1, f"tap {i + 1}: {len(sent) - i} submissions sent"
+        page.wait_for_timeout(500)
+        assert len(sent) == RATE
+        new = [r for i, r in rows(store_dir).items() if i not in before]
+        assert len(new) == shown.count("kept") and all(r.agreed for r in new), shown
     finally:
         page.context.close()
 
