@@ -268,6 +268,9 @@ canvas.addEventListener("pointerdown", (e) => {{
   strokes.push(current);
   paint(); live(false);
 }});
+// The pad's touches are its own: taken by the browser as a gesture, a stroke lifted while moving would start a
+// fling, and the next tap anywhere within ~150 ms ("Is that right?") would be swallowed as the tap that stops it.
+canvas.addEventListener("touchstart", (e) => e.preventDefault(), {{ passive: false }});
 canvas.addEventListener("pointermove", (e) => {{
   if (!current) return;
   e.preventDefault();

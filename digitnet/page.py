@@ -302,10 +302,10 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
 
         outputs = [answer, pixels, compare]
         quiet = dict(show_progress="hidden", trigger_mode="always_last")
+        if is_right is not None:  # first: its reset of the note on pad.change runs before /draw is queued
+            is_right.wire(pad, model, h.feedback, seen)
         # While the pen moves the pad sends at most one drawing per frame; only the latest waits, stale ones drop.
         pad.change(h.draw, [pad, model], [*outputs, seen], api_name="draw", **quiet)
-        if is_right is not None:
-            is_right.wire(pad, model, h.feedback, seen)
         upload.change(h.show, [upload, model], [*outputs, seen], api_name="upload", **quiet)
         model.change(h.switch, [seen, model], outputs, api_name="switch_model", **quiet)
         examples.load_input_event.then(lambda: gr.Tabs(selected="upload"), None, tabs, api_visibility="private")

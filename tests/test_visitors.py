@@ -337,10 +337,6 @@ def test_a_finger_says_yes_on_a_phone_and_the_answer_stays_in_view(chromium, app
         settled(page)
         page.eval_on_selector("#feedback-note", "(e) => e.scrollIntoView({block: 'end'})")
         assert in_view(page, "#pad .dn-live-digit"), "the control does not fit under the answer on one screen"
-        # KNOWN DEFECT (test_a_tap_the_moment_a_finger_lifts_from_the_pad_is_never_lost): a tap within ~150 ms of a
-        # finger lifted while moving gets no click (Chromium takes the stroke for a fling; pad.py must consume its
-        # touchstart). Remove this pause with that test's xfail.
-        page.wait_for_timeout(1000)
         choice(page, "Yes").tap()
         page.wait_for_selector("#feedback-note :text('Thank you')")
         new = [r for i, r in rows(store_dir).items() if i not in before]
@@ -384,10 +380,6 @@ def answered_tap(page) -> str:
 
 
 @pytest.mark.browser
-@pytest.mark.xfail(
-    reason="until digitnet/pad.py consumes the canvas's touchstart (lost taps: 3 of 3 runs fail, 5 of 5 "
-    "pass with it); then a rarer race remains: the note's reset on pad.change can land after the reply"
-)
 def test_a_tap_the_moment_a_finger_lifts_from_the_pad_is_never_lost(chromium, app, store_dir):
     """A stroke that ends moving, then "Yes" tapped at once, five times: every tap sends one submission and is
     answered (kept, or "still coming" when it overtakes the pen-up answer). Left to the browser, the pad's touches
