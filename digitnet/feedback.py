@@ -144,7 +144,8 @@ class Control:
         for button, said in self.choices:
             button.click(sender(said), [pad, model, seen], self.note, show_progress="hidden",
                          api_visibility="private", **rated)  # fmt: skip
-        pad.change(None, None, self.note, js=f"() => {json.dumps(KEPT)}", api_visibility="private")
+        pad.change(None, None, self.note, js=f"() => {json.dumps(KEPT)}", show_progress="hidden",
+                   api_visibility="private")  # fmt: skip
         self.api_button.click(feedback, [pad, model, self.api_label], self.api_out, api_name="feedback", **rated)
 
 
