@@ -11,7 +11,9 @@ drawing (`cnn`) with the first 1/K, 2/K, ... of the example 7's points, the last
 pen-up ("final": true), over and over, sending the next drawing as soon as the previous answer arrives (no 40 ms
 gap: the pad's own cap of 25 a second is not applied, so one visitor measures the server, not the pad). An answer
 counts when it carries an "answer"; anything else (an HTTP error, a reply with "error", a closed or failed
-connection) is an error. Pen-up answers (one drawing in K) are also timed on their own. Client and server share the
+connection) is an error. Pen-up answers (one drawing in K) are also timed on their own. Meanwhile one more visitor
+lifts the pen once a second: the pen-up /draw event (gradio_client), which fills the views under the pad through
+Gradio's queue ("views": its median and longest wait). Client and server share the
 machine's cores, so the rates are floors. Server CPU is its process's user+system time over the run's wall time
 (100% = one core); the visitors' CPU is this process's (all visitors run on one asyncio loop here).
 """
@@ -75,6 +77,7 @@ class Run:
     seconds: float = 0.0
     times: list[float] = field(default_factory=list)
     finals: list[float] = field(default_factory=list)  # the pen-up drawings' answers (also in `times`)
+    views: list[float] = field(default_factory=list)  # the probe's /draw events (the views under the pad)
     errors: list[str] = field(default_factory=list)
     rss_mb: float = 0.0
     cpu: float = 0.0  # server CPU time / wall time
@@ -85,9 +88,10 @@ class Run:
         p50, p95 = (np.percentile(self.times, [50, 95]) * 1000) if self.times else (float("nan"),) * 2
         ratio = f"{rate / one:.2f}" if one else "1.00"
         up95, up_max = (np.percentile(self.finals, 95) * 1000, max(self.finals) * 1000) if self.finals else (0, 0)
+        views = f"{np.median(self.views) * 1000:.0f} / {max(self.views) * 1000:.0f} ms" if self.views else "-"
         return (f"| {self.visitors} | {rate:.0f} | {ratio} | {rate / self.visitors:.1f} | {p50:.0f} ms | "
-                f"{p95:.0f} ms | {up95:.0f} ms | {up_max:.0f} ms | {len(self.errors)} | {self.rss_mb:.0f} MB | "
-                f"{100 * self.cpu:.0f}% | {100 * self.client_cpu:.0f}% | {n} |")  # fmt: skip
+                f"{p95:.0f} ms | {up95:.0f} ms | {up_max:.0f} ms | {views} | {len(self.errors)} | "
+                f"{self.rss_mb:.0f} MB | {100 * self.cpu:.0f}% | {100 * self.client_cpu:.0f}% | {n} |")  # fmt: skip
 
     def record(self, took: float, final: bool, error: str | None) -> None:
         if error is not None:
@@ -142,11 +146,33 @@ async def _ws_visitor(server: Server, i: int, pad: int, drawings: list[dict], un
 VISITORS = {"ws": _ws_visitor, "http": _http_visitor}
 
 
-async def _class(server: Server, n: int, pad: int, drawings: list[dict], seconds: float, how: str = "ws") -> Run:
+async def _views_probe(server: Server, until: float, run: Run) -> None:
+    """One more visitor (its own address) lifting the pen once a second: the pen-up /draw event, which fills the
+    views under the pad through Gradio's queue, timed while the class draws. Its errors count with the others."""
+    client = await asyncio.to_thread(server.client, visitor(65_000))
+    seven = pad_value()
+    while time.monotonic() < until - 1:
+        t0 = time.perf_counter()
+        try:
+            answer = (await asyncio.to_thread(client.predict, seven, "cnn", api_name="/draw"))[0]
+            if answer is None or "digit" not in answer:
+                run.errors.append(f"/draw: {str(answer)[:80]}")
+            else:
+                run.views.append(time.perf_counter() - t0)
+        except Exception as e:  # counted and reported, never raised
+            run.errors.append(f"/draw: {type(e).__name__}: {e}"[:120])
+        await asyncio.sleep(max(0.0, 1.0 - (time.perf_counter() - t0)))
+    await asyncio.to_thread(client.close)
+
+
+async def _class(
+    server: Server, n: int, pad: int, drawings: list[dict], seconds: float, how: str = "ws", views: bool = False
+) -> Run:
     run, c0, t0 = Run(n), cpu_seconds(server.proc.pid), time.perf_counter()
     own = time.process_time()
     until = time.monotonic() + seconds
-    await asyncio.gather(*(VISITORS[how](server, i, pad, drawings, until, run) for i in range(n)))
+    probe = [_views_probe(server, until, run)] if views else []
+    await asyncio.gather(*(VISITORS[how](server, i, pad, drawings, until, run) for i in range(n)), *probe)
     run.seconds = time.perf_counter() - t0
     run.cpu = (cpu_seconds(server.proc.pid) - c0) / run.seconds
     run.client_cpu = (time.process_time() - own) / run.seconds
@@ -173,7 +199,7 @@ def measure(module: str, counts: list[int], seconds: float, transports: list[str
         runs: dict[str, list[Run]] = {}
         for how in transports:
             for n in counts:
-                run = asyncio.run(_class(server, n, pad, drawings, seconds, how))
+                run = asyncio.run(_class(server, n, pad, drawings, seconds, how, views=True))
                 runs.setdefault(how, []).append(run)
                 print(module, how, run.row(_one(runs[how])), flush=True)
                 for e in sorted(set(run.errors))[:3]:
@@ -187,8 +213,10 @@ def _one(runs: list[Run]) -> float | None:
 
 def table(name: str, runs: list[Run]) -> str:
     head = ("| visitors drawing | answers/s in all | ratio to 1 visitor | per visitor | p50 | p95 | pen-up p95 | "
-            "pen-up max | errors | server RSS | server CPU | visitors' CPU | answers |\n")  # fmt: skip
-    head += "|---" * 13 + "|"
+            "pen-up max | views p50 / max | errors | server RSS | server CPU | visitors' CPU | "
+            "answers |\n")  # fmt: skip
+
+    head += "|---" * 14 + "|"
     return f"**{name}**\n\n{head}\n" + "\n".join(r.row(_one(runs)) for r in runs)
 
 
