@@ -20,6 +20,7 @@ four fifths of each answer on the request around a 1 ms forward pass and topped 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from collections import OrderedDict, deque
@@ -103,7 +104,8 @@ class Batcher:
             for w, reply in zip(batch, replies, strict=True):
                 loops.setdefault(w.loop, []).append((w.future, reply))
             for loop, done in loops.items():  # one wake-up of each event loop per batch, not one per drawing
-                loop.call_soon_threadsafe(_deliver, done)
+                with contextlib.suppress(RuntimeError):  # a loop closed meanwhile: its visitors are gone
+                    loop.call_soon_threadsafe(_deliver, done)
 
 
 def _deliver(done: list[tuple[asyncio.Future, dict]]) -> None:
