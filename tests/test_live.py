@@ -171,6 +171,21 @@ def test_a_failing_batch_answers_every_drawing_in_it_with_an_error():
     assert replies[1]["seq"] == 7
 
 
+def test_a_visitor_whose_event_loop_closed_does_not_stop_the_batcher():
+    gate = Gate()
+    batcher = live.Batcher(gate)
+
+    async def leave() -> None:  # submits, then its loop ends while the worker holds the drawing
+        task = asyncio.ensure_future(batcher.submit({"id": "gone"}, "a"))
+        await asyncio.sleep(0.1)
+        task.cancel()
+
+    asyncio.run(leave())
+    gate.open.set()
+    reply = asyncio.run(asyncio.wait_for(batcher.submit({"id": "next", "seq": 2}, "b"), 10))
+    assert reply == {"seq": 2, "answer": "next"}
+
+
 # --- the pad's connection, against the real app ---------------------------------------------------------------------
 
 
@@ -388,18 +403,3 @@ def test_without_its_websocket_the_pad_answers_over_http(chromium, server):
         assert posts  # the drawings went to the HTTP live function
     finally:
         page.context.close()
-
-
-def test_a_visitor_whose_event_loop_closed_does_not_stop_the_batcher():
-    gate = Gate()
-    batcher = live.Batcher(gate)
-
-    async def leave() -> None:  # submits, then its loop ends while the worker holds the drawing
-        task = asyncio.ensure_future(batcher.submit({"id": "gone"}, "a"))
-        await asyncio.sleep(0.1)
-        task.cancel()
-
-    asyncio.run(leave())
-    gate.open.set()
-    reply = asyncio.run(asyncio.wait_for(batcher.submit({"id": "next", "seq": 2}, "b"), 10))
-    assert reply == {"seq": 2, "answer": "next"}
