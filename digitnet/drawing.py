@@ -77,7 +77,7 @@ def render(strokes: list[Stroke], width: int = PEN) -> np.ndarray:
 def _joints(draw, points: Stroke, width: int) -> None:
     """The round joints Pillow's `ImageDraw.line(..., joint="curve")` draws (Pillow 12.3, ImageDraw.py), the same
     arithmetic drawn straight with its C functions: its own loop, in Python, was a third of the server's time for
-    a class drawing live (docs/benchmarks.md). tests/test_strokes.py checks the pixels against Pillow's."""
+    a class drawing live (docs/benchmarks.md). tests/test_drawing.py checks the pixels against Pillow's."""
     half, reach = width / 2, width / 2 - 1
     for (x0, y0), (x, y), (x1, y1) in zip(points, points[1:], points[2:], strict=False):
         a0 = math.degrees(math.atan2(x - x0, y0 - y)) % 360

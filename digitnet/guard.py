@@ -72,7 +72,7 @@ FILE_TYPE = "gradio.FileData"
 REMOTE_FILE = "file values must name a file uploaded to this app (POST /gradio_api/upload): {} are not accepted"
 TRUSTED_PROXIES = "DIGITNET_TRUSTED_PROXIES"
 SOCKET_PATH = "/live"  # the pad's WebSocket (digitnet/live.PATH)
-CLIENT = "digitnet.client"  # where the guard leaves the client's key in the scope (live.CLIENT)
+CLIENT = "digitnet.client"  # where the guard leaves the client's key in the scope (for digitnet/live.py)
 LIVE_SESSION = "digitnet-live"  # the session of component_server calls whose own session Gradio does not hold
 IPV6_CLIENT_PREFIX = 64  # one client per /64: a single IPv6 customer is usually given a whole /64
 

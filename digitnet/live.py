@@ -2,7 +2,7 @@
 
 The pad sends its drawing many times a second while the pen moves. Answered one request at a time, the server spent
 four fifths of each answer on the request around a 1 ms forward pass and topped out near 175 answers a second
-(docs/benchmarks.md, [class-profile]). Here:
+(docs/benchmarks.md, [class-profile-before]). Here:
 
 - `Batcher`: one worker thread answers whatever is waiting as one batch (`answer`: render every drawing, run each
   network once on all of its drawings; under ZeroGPU one GPU call per batch). It takes pen-up drawings first, then
@@ -36,6 +36,7 @@ MAX_BATCH = 64  # drawings in one forward pass: ~40 ms of cnn on one CPU core, s
 MAX_WAITING = 4096  # drawings waiting in all; past it a live drawing is told the server is busy (finals still wait)
 IDLE_S = 60.0  # a connection with no drawing for this long is closed; the pad opens a new one at its next stroke
 BUSY = "the server is busy; the answer comes when you lift the pen"
+NOT_A_DRAWING = "a drawing must be an object with 'strokes', 'width' and 'model'"
 
 Answer = Callable[[list[dict]], list[dict]]  # drawings as the pad sends them -> {"seq", "answer" | "error"} each
 
@@ -60,13 +61,14 @@ class Batcher:
         self._wake = threading.Condition()
         self._worker: threading.Thread | None = None
 
-    async def submit(self, request: dict, client: str = "", final: bool = False) -> dict:
-        """The reply for one drawing, once its batch has run."""
+    async def submit(self, request: dict, client: str = "") -> dict:
+        """The reply for one drawing, once its batch has run; a pen-up drawing ("final": true) goes first."""
         loop = asyncio.get_running_loop()
         item = _Waiting(request, loop.create_future(), loop)
+        final = isinstance(request, dict) and request.get("final") is True
         with self._wake:
             if not final and self.waiting >= self.max_waiting:
-                return {"seq": _seq(request), "error": BUSY}
+                return {"seq": seq_of(request), "error": BUSY}
             (self.finals if final else self.lives).setdefault(client, deque()).append(item)
             self.waiting += 1
             if self._worker is None:
@@ -98,7 +100,7 @@ class Batcher:
             try:
                 replies = self.answer([w.request for w in batch])
             except Exception as e:  # an answer for everyone in the batch, never a request left hanging
-                replies = [{"seq": _seq(w.request), "error": f"the server failed to answer: {e}"} for w in batch]
+                replies = [{"seq": seq_of(w.request), "error": f"the server failed to answer: {e}"} for w in batch]
             self.batches += 1
             loops: dict[asyncio.AbstractEventLoop, list] = {}
             for w, reply in zip(batch, replies, strict=True):
@@ -114,7 +116,8 @@ def _deliver(done: list[tuple[asyncio.Future, dict]]) -> None:
             future.set_result(reply)
 
 
-def _seq(request) -> int | None:
+def seq_of(request) -> int | None:
+    """A drawing's "seq" when it is an integer (the pad's counter), else None."""
     seq = request.get("seq") if isinstance(request, dict) else None
     return seq if isinstance(seq, int) and not isinstance(seq, bool) else None
 
@@ -126,7 +129,7 @@ def read(text: str) -> tuple[dict | None, dict | None]:
     except (ValueError, RecursionError):
         return None, {"seq": None, "error": "a drawing must be one JSON object"}
     if not isinstance(request, dict):
-        return None, {"seq": None, "error": "a drawing must be an object with 'strokes', 'width' and 'model'"}
+        return None, {"seq": None, "error": NOT_A_DRAWING}
     return request, None
 
 
@@ -143,7 +146,7 @@ async def serve_socket(websocket: WebSocket, batcher: Batcher) -> None:
             arrived.clear()
             request, reply = read(newest.pop())
             if request is not None:
-                reply = await batcher.submit(request, client, final=request.get("final") is True)
+                reply = await batcher.submit(request, client)
             try:
                 await websocket.send_text(json.dumps(reply))
             except (RuntimeError, OSError):  # the visitor left while it was answered

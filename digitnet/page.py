@@ -190,8 +190,7 @@ def handlers(networks: Networks, gpu: Callable | None = None) -> Handlers:
         (or "error"). A component server function: a plain POST that skips the queue; it joins the batches of the
         pad's own connection (digitnet/live.py), a pen-up drawing ("final": true) ahead of live ones.
         digitnet/guard.py holds each client to LIVE_PER_CLIENT at once."""
-        final = isinstance(request, dict) and request.get("final") is True
-        return await batcher.submit(request, _client(visitor), final)
+        return await batcher.submit(request, _client(visitor))
 
     live_answer.__name__ = "live"  # the pad calls it as server.live
     kept = feedback.handler(predict, networks.names, visitors.Store.from_env)
@@ -201,9 +200,8 @@ def handlers(networks: Networks, gpu: Callable | None = None) -> Handlers:
 def _checked(request, names: list[str], default: str) -> tuple[dict, tuple[np.ndarray | None, str] | None]:
     """A live drawing -> (its reply so far, (its input, the network) to answer), or (the error reply, None)."""
     if not isinstance(request, dict):
-        return {"seq": None, "error": "a drawing must be an object with 'strokes', 'width' and 'model'"}, None
-    seq, model = request.get("seq"), request.get("model", default)
-    seq = seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+        return {"seq": None, "error": live.NOT_A_DRAWING}, None
+    seq, model = live.seq_of(request), request.get("model", default)
     if model not in names:
         return {"seq": seq, "error": f"unknown network; choose one of {', '.join(names)}"}, None
     try:

@@ -137,11 +137,11 @@ class Gate:
         return [{"seq": r.get("seq"), "answer": r["id"]} for r in requests]
 
 
-async def _held(batcher: live.Batcher, gate: Gate, waiting: list[tuple[dict, str, bool]]) -> list[dict]:
+async def _held(batcher: live.Batcher, gate: Gate, waiting: list[tuple[dict, str]]) -> list[dict]:
     """Submit one drawing the worker then holds, then `waiting` while it is held; open the gate; all replies."""
     first = asyncio.ensure_future(batcher.submit({"id": "first"}, "z"))
     await asyncio.sleep(0.1)
-    rest = [asyncio.ensure_future(batcher.submit(r, c, f)) for r, c, f in waiting]
+    rest = [asyncio.ensure_future(batcher.submit(r, c)) for r, c in waiting]
     await asyncio.sleep(0.1)
     gate.open.set()
     return [await first, *[await r for r in rest]]
@@ -149,8 +149,8 @@ async def _held(batcher: live.Batcher, gate: Gate, waiting: list[tuple[dict, str
 
 def test_pen_up_drawings_go_first_and_visitors_take_turns():
     gate = Gate()
-    waiting = [({"id": f"a{i}"}, "a", False) for i in range(6)]
-    waiting += [({"id": "b0"}, "b", False), ({"id": "up"}, "c", True)]
+    waiting = [({"id": f"a{i}"}, "a") for i in range(6)]
+    waiting += [({"id": "b0"}, "b"), ({"id": "up", "final": True}, "c")]
     replies = asyncio.run(_held(live.Batcher(gate, max_batch=4), gate, waiting))
     assert gate.batches == [["first"], ["up", "a0", "b0", "a1"], ["a2", "a3", "a4", "a5"]]
     assert [r["answer"] for r in replies] == ["first", "a0", "a1", "a2", "a3", "a4", "a5", "b0", "up"]
@@ -158,8 +158,8 @@ def test_pen_up_drawings_go_first_and_visitors_take_turns():
 
 def test_past_its_bound_a_live_drawing_is_told_the_server_is_busy_and_a_pen_up_one_still_waits():
     gate = Gate()
-    waiting = [({"id": "a", "seq": 1}, "a", False), ({"id": "b", "seq": 2}, "b", False),
-               ({"id": "c", "seq": 3}, "c", False), ({"id": "up", "seq": 4}, "d", True)]  # fmt: skip
+    waiting = [({"id": "a", "seq": 1}, "a"), ({"id": "b", "seq": 2}, "b"), ({"id": "c", "seq": 3}, "c"),
+               ({"id": "up", "seq": 4, "final": True}, "d")]  # fmt: skip
     replies = asyncio.run(_held(live.Batcher(gate, max_waiting=2), gate, waiting))
     assert replies[3] == {"seq": 3, "error": live.BUSY}
     assert [r.get("answer") for r in replies] == ["first", "a", "b", None, "up"]
@@ -167,7 +167,7 @@ def test_past_its_bound_a_live_drawing_is_told_the_server_is_busy_and_a_pen_up_o
 
 def test_a_failing_batch_answers_every_drawing_in_it_with_an_error():
     gate = Gate(fail=True)
-    replies = asyncio.run(_held(live.Batcher(gate), gate, [({"id": "a", "seq": 7}, "a", False)]))
+    replies = asyncio.run(_held(live.Batcher(gate), gate, [({"id": "a", "seq": 7}, "a")]))
     assert all("broken network" in r["error"] for r in replies)
     assert replies[1]["seq"] == 7
 
