@@ -268,6 +268,12 @@ def abs_run() -> dict:
     return json.loads((DOCS / "runs" / "abs_inference.json").read_text())
 
 
+def weakest_family(score: str) -> str:
+    """The share of the weakest probe family a score catches in the verdict-scores study, e.g. "28%"."""
+    run = json.loads((DOCS / "runs" / "verdict_scores.json").read_text())["scores"][score]
+    return f"{100 * min(v for k, v in run.items() if k not in ('threshold', 'test', 'strokes')):.0f}%"
+
+
 def abs_study(weights: str, *keys: str, rule: str = "gauss_refined") -> tuple[str, ...]:
     """A refined rule's figures in the ABS-style study, on the weights whose name starts `weights`."""
     run = abs_run()
@@ -475,6 +481,8 @@ CHECKS = [
      lambda: tuple(explored("explore-outcomes", "cnn", "fooled: flagged").split("/"))),
     (BENCHMARKS, r"The `cnn` meets the ([\d.]+%) target exactly \(([\d,]+) of 10,000\)",
      lambda: (f"{100 * record('cnn')['test_accuracy']:.1f}%", f"{round(record('cnn')['test_accuracy'] * 10_000):,}")),
+    (GENERATIVE, r"`refined_excess`'s weakest family is (\d+%) against `excess`'s (\d+%)",
+     lambda: (weakest_family("refined_excess"), weakest_family("excess"))),
     # docs/generative.md: the ABS-style study's figures, against its run (docs/runs/abs_inference.json)
     (GENERATIVE, r"the Gaussian rule takes the median L2 to ([\d.]+) \(([\d.]+)x the cnn's ([\d.]+) in that run, (\d+) "
                  r"of 10 fooled\), the bounded Bernoulli rule to ([\d.]+) \(([\d.]+)x, (\d+) of 10\), and after a "
