@@ -53,6 +53,8 @@ class Rule(nn.Module):
 
     def __init__(self, vae: generative.ClassVAE, likelihood: str = "elbo", steps: int = 0) -> None:
         super().__init__()
+        if likelihood not in ("elbo", "gauss", "bernoulli"):
+            raise ValueError(f"likelihood {likelihood!r}: choose elbo, gauss or bernoulli")
         self.vae, self.likelihood, self.steps, self.temperature = vae, likelihood, steps, 1.0
 
     def energy(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:

@@ -215,7 +215,6 @@ def table(name: str, runs: list[Run]) -> str:
     head = ("| visitors drawing | answers/s in all | ratio to 1 visitor | per visitor | p50 | p95 | pen-up p95 | "
             "pen-up max | views p50 / max | errors | server RSS | server CPU | visitors' CPU | "
             "answers |\n")  # fmt: skip
-
     head += "|---" * 14 + "|"
     return f"**{name}**\n\n{head}\n" + "\n".join(r.row(_one(runs)) for r in runs)
 
