@@ -172,9 +172,11 @@ def main() -> None:
                     where = f"full views (queued pen-up event): median {statistics.median(full) * 1e3:.0f} ms"
                 results[name] = summary_ms(times)
                 live = live_updates(page)
-                print(f"{name}: {where}; updates during a 1.5 s stroke (median of 5): {live}; "
-                      f"page load: {loaded['ms']:.0f} ms to load event, {loaded['kb']:.0f} KB transferred, "
-                      f"{loaded['n']} resources ({time.perf_counter() - t0:.0f} s in all)")
+                print(
+                    f"{name}: {where}; updates during a 1.5 s stroke (median of 5): {live}; "
+                    f"page load: {loaded['ms']:.0f} ms to load event, {loaded['kb']:.0f} KB transferred, "
+                    f"{loaded['n']} resources ({time.perf_counter() - t0:.0f} s in all)"
+                )
                 page.close()
     print(f"stroke end -> updated output, {opts.strokes} strokes, ms (ratio: app / that no-op app):")
     print("| | app | no-op, same components | ratio | no-op, default sketchpad | ratio |\n|---|---|---|---|---|---|")

@@ -1,6 +1,6 @@
 """Plot test accuracy against training seconds, one line per recipe, from time_to_accuracy's --json files.
 
-    python -m benchmarks.plot_time_to_accuracy runs/*.json --out docs/time_to_accuracy.png
+python -m benchmarks.plot_time_to_accuracy runs/*.json --out docs/time_to_accuracy.png
 """
 
 from __future__ import annotations
@@ -31,8 +31,12 @@ def main() -> None:
     ax.axhline(target, color="grey", ls="--", lw=1)
     ax.axvline(120, color="grey", ls=":", lw=1)
     ax.text(121, target + 0.02, f"{target:.1f}% in 120 s", color="grey", fontsize=8)
-    ax.set(xlabel="training seconds (evaluation excluded)", ylabel="MNIST test accuracy (%)", ylim=(98.8, 99.8),
-           title=f"Time to accuracy, {record['device']} ({record['threads']} threads, {record['machine']})")
+    ax.set(
+        xlabel="training seconds (evaluation excluded)",
+        ylabel="MNIST test accuracy (%)",
+        ylim=(98.8, 99.8),
+        title=f"Time to accuracy, {record['device']} ({record['threads']} threads, {record['machine']})",
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()

@@ -1,5 +1,9 @@
 """Shared fixtures: the real MNIST test set (from $DIGITNET_DATA, else ./data, downloaded if absent) and the
-real app, served by its own process on a loopback port exactly as `python app.py` serves it."""
+real app, served by its own process on a loopback port exactly as `python app.py` serves it.
+
+Tiers come from what a test uses, not from decorators: a test whose fixtures start an app process (`start_app`,
+which `server` uses) is marked `server`, one that drives Chromium (`chromium`) `browser`. The fast tier is
+`-m "not server and not browser"`."""
 
 from __future__ import annotations
 
@@ -10,6 +14,22 @@ from PIL import Image
 from digitnet.lab import browser
 from digitnet.lab.data import load_mnist
 from digitnet.lab.serving import Server
+
+MARKERS_BY_FIXTURE = {"start_app": "server", "chromium": "browser"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, marker in MARKERS_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
+
+
+@pytest.fixture(scope="session")
+def start_app() -> type[Server]:
+    """How a test starts an app in its own process: `with start_app("app", env=...) as s:`. Every test that starts
+    one takes this fixture (directly or through another), so it is marked `server`."""
+    return Server
 
 
 @pytest.fixture(scope="session")
@@ -32,9 +52,9 @@ def digit_files(tmp_path_factory, mnist_test) -> list[tuple[str, int]]:
 
 
 @pytest.fixture(scope="session")
-def server():
+def server(start_app):
     """app.py, launched as `python app.py` would be, in its own process (stopped after the session)."""
-    with Server("app") as s:
+    with start_app("app") as s:
         yield s
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from digitnet import guard, ledgers
 from digitnet.lab import attacks
-from digitnet.lab.serving import Server, pad_value, visitor
+from digitnet.lab.serving import pad_value, visitor
 from digitnet.page import SESSIONS
 
 MB = 2**20
@@ -376,11 +376,11 @@ def test_the_real_app_holds_one_clients_budget_under_20_concurrent_uploads(serve
 
 
 @pytest.fixture(scope="module")
-def strict(tmp_path_factory):
+def strict(tmp_path_factory, start_app):
     """The app with a 3 MB shared upload budget and at most 40 connections; its uploads in `strict.cache`."""
     cache = tmp_path_factory.mktemp("uploads")
     env = {"DIGITNET_UPLOADS_HELD_MB": "3", "DIGITNET_MAX_CONNECTIONS": "40", "GRADIO_TEMP_DIR": str(cache)}
-    with Server("app", env=env) as s:
+    with start_app("app", env=env) as s:
         s.cache = cache
         yield s
 

@@ -269,10 +269,10 @@ def test_a_client_has_at_most_its_share_of_connections(server):
 
 
 @pytest.mark.slow
-def test_closed_connections_give_their_places_back():
+def test_closed_connections_give_their_places_back(start_app):
     """An upgraded connection is counted among the server's connections (digitnet/server.py) and released when it
     closes: with room for 12, three rounds of 12 connections each open (the count would leak otherwise)."""
-    with Server("app", env={"DIGITNET_MAX_CONNECTIONS": "12"}) as small:
+    with start_app("app", env={"DIGITNET_MAX_CONNECTIONS": "12"}) as small:
         for _ in range(3):
             with contextlib.ExitStack() as held:
                 sockets = [held.enter_context(small.socket(visitor(i))) for i in range(12)]

@@ -6,12 +6,11 @@ import pytest
 
 from benchmarks.fuzz_api import run_fuzz
 from benchmarks.load_test import run_load
-from digitnet.lab.serving import Server
 
 
 @pytest.fixture(scope="module")
-def server():
-    with Server("app") as s:
+def server(start_app):
+    with start_app("app") as s:
         yield s
 
 

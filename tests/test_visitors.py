@@ -20,7 +20,7 @@ from digitnet.lab import browser
 from digitnet.lab import visitors as lab_visitors
 from digitnet.lab.attacks import Api
 from digitnet.lab.feedback_load import kill_during, send
-from digitnet.lab.serving import Server, forwarded_for, pad_value, visitor
+from digitnet.lab.serving import forwarded_for, pad_value, visitor
 from digitnet.predict import Prediction
 
 RATE = 5  # the test server's submissions per client per minute
@@ -32,9 +32,9 @@ def store_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def app(store_dir):
+def app(store_dir, start_app):
     env = {visitors.DIR_ENV: str(store_dir), "DIGITNET_FEEDBACK_PER_MINUTE": str(RATE)}
-    with Server("app", env=env) as s:
+    with start_app("app", env=env) as s:
         yield s
 
 
