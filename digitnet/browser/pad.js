@@ -69,11 +69,11 @@ function connect() {
   const url = new URL("live", (window.gradio_config?.root || location.href).replace(/\/?$/, "/"));
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:"; url.search = ""; url.hash = "";
   let s;
-  try { s = new WebSocket(url); } catch (e) { socketFails = 3; return null; }
+  try { s = new WebSocket(url); } catch { socketFails = 3; return null; }
   s.onopen = () => { s.opened = true; socketFails = 0; if (s.waiting) s.send(s.waiting); s.waiting = null; };
   s.onmessage = (m) => {
     let r;
-    try { r = JSON.parse(m.data); } catch (e) { return; }
+    try { r = JSON.parse(m.data); } catch { return; }
     if (Number.isInteger(r.seq)) reply(r, r.seq);
   };
   s.onclose = () => {
@@ -151,7 +151,7 @@ shareButton.addEventListener("click", async () => {
   try {
     await navigator.clipboard.writeText(linkEl.value);
     note.textContent = "Link copied: it opens this drawing and every network's answer to it.";
-  } catch (e) {
+  } catch {
     note.textContent = "Copy the link below: it opens this drawing and every network's answer to it.";
     linkEl.focus(); linkEl.select();
   }

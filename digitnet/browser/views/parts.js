@@ -19,7 +19,7 @@ const why = (a) => {
     ${v.side} ${v.threshold} counts as not a digit.</div>`;
   return line + (items ? `<details class="dn-scores"><summary>All scores</summary><ul>${items}</ul></details>` : "");
 };
-const prompt = `<div class="dn-head"><span class="prompt">__PROMPT__</span></div>`;
+const drawPrompt = `<div class="dn-head"><span class="prompt">__PROMPT__</span></div>`;
 // A 28x28 image ("r,g,b" per pixel, row by row) as one <img>: a 24-bit BMP in a data: URL (one element, not 784).
 const bmp = (rgb) => {
   const w = 28, row = 3 * w, size = 54 + row * w, b = new Uint8Array(size), v = new DataView(b.buffer);
