@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from digitnet import browser
+from digitnet import web
 
 # The system's fonts, not Gradio's Source Sans Pro web font (106 KiB less before the first screen; with gzip, LCP on
 # Lighthouse's mobile profile 6.8 -> 5.5 s, benchmarks/lighthouse.py). On the light theme's white, secondary text
@@ -24,11 +24,11 @@ THEME = gr.themes.Default(font=FONT, font_mono=MONO).set(
 
 def css() -> str:
     """The accent (the selected tab, the answer's digit) in orange-700 on white (5.2:1; orange-500 is 2.8). The
-    theme has one accent for both themes, so the dark theme gets its orange-500 back (browser/accessible.css)."""
-    return browser.source("accessible.css")
+    theme has one accent for both themes, so the dark theme gets its orange-500 back (web/accessible.css)."""
+    return web.source("accessible.css")
 
 
 def js() -> str:
     """Names for the controls Gradio renders without one, given once the page has loaded and again as Gradio
-    re-renders (browser/accessible.js)."""
-    return browser.source("accessible.js")
+    re-renders (web/accessible.js)."""
+    return web.source("accessible.js")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import gradio as gr
 import numpy as np
 
-from digitnet import browser, drawing, visitors
+from digitnet import drawing, visitors, web
 from digitnet.predict import Prediction
 from digitnet.preprocess import InputError
 
@@ -36,10 +36,10 @@ Predict = Callable[[np.ndarray | None, str], Prediction]
 
 
 def css() -> str:
-    """The control's style (browser/feedback.css): compact enough that on a 390 px phone it fits under the answer
+    """The control's style (web/feedback.css): compact enough that on a 390 px phone it fits under the answer
     on the same screen, small buttons that wrap. Buttons, not a radio group: a radio's arrow keys would send an
     answer at every step."""
-    return browser.source("feedback.css")
+    return web.source("feedback.css")
 
 
 def shows_pad(value: dict | None, current: np.ndarray | None) -> bool:

@@ -8,7 +8,7 @@ server batches every visitor's drawings), else through the `live` component serv
 drawing in flight at a time and at most one per GAP ms, the latest drawing sent when the previous answer arrives;
 at pen-up the finished drawing is sent at once, marked final (the server answers it ahead of live drawings), and an
 answer older than the one shown is dropped. When the newest drawing has waited LATE ms, the readout says it is
-catching up. Its markup, style and script: digitnet/browser/pad.html, pad.css and pad.js.
+catching up. Its markup, style and script: digitnet/web/pad.html, pad.css and pad.js.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import gradio as gr
 
-from digitnet import browser, share
+from digitnet import share, web
 from digitnet.drawing import CANVAS, MARGIN, MAX_PEN, MAX_POINTS, MAX_STROKES, MIN_PEN, PEN
 
 GAP = 40  # ms: at most one live request per GAP while the pen moves (25 a second), and one in flight at a time
@@ -27,26 +27,26 @@ PROMPT = "Draw a digit: the answer follows your pen."
 
 
 def html() -> str:
-    """The pad's markup (digitnet/browser/pad.html): the canvas, the readout and its ten bars, the buttons."""
+    """The pad's markup (digitnet/web/pad.html): the canvas, the readout and its ten bars, the buttons."""
     bars = "".join(f'<div class="b"><i data-digit="{d}"></i><span>{d}</span></div>' for d in range(10))
-    return browser.fill(browser.source("pad.html"), CANVAS=CANVAS, PROMPT=PROMPT, BARS=bars)
+    return web.fill(web.source("pad.html"), CANVAS=CANVAS, PROMPT=PROMPT, BARS=bars)
 
 
 def share_js() -> str:
-    """Links to a drawing in the browser (digitnet/browser/share.js: encodeLink, decodeLink), with
+    """Links to a drawing in the browser (digitnet/web/share.js: encodeLink, decodeLink), with
     digitnet/share.py's format and /draw's limits."""
     limits = dict(MAX_STROKES=MAX_STROKES, MAX_POINTS=MAX_POINTS, MIN_PEN=MIN_PEN, MAX_PEN=MAX_PEN)
     low, high = -MARGIN * share.UNIT, (CANVAS + MARGIN) * share.UNIT
     link = dict(KEY=share.KEY, VERSION=share.VERSION, MAX_DATA=share.MAX_DATA, UNIT=share.UNIT, LOW=low, HIGH=high)
-    return browser.fill(browser.source("share.js"), **link, **limits)
+    return web.fill(web.source("share.js"), **link, **limits)
 
 
 def js() -> str:
-    """The pad's script (digitnet/browser/pad.js), after the two it uses: say.js for the readout's sentence and
+    """The pad's script (digitnet/web/pad.js), after the two it uses: say.js for the readout's sentence and
     share.js for links."""
     values = dict(CANVAS=CANVAS, PEN=PEN, MAX_POINTS=MAX_POINTS, GAP=GAP, LATE=LATE, KEY=share.KEY)
-    pad = browser.fill(browser.source("pad.js"), **values, PROMPT=json.dumps(PROMPT))
-    return "\n".join([browser.source("say.js"), share_js(), pad])
+    pad = web.fill(web.source("pad.js"), **values, PROMPT=json.dumps(PROMPT))
+    return "\n".join([web.source("say.js"), share_js(), pad])
 
 
 def DrawPad(live: Callable[[dict | None], dict], **kwargs) -> gr.HTML:
@@ -57,7 +57,7 @@ def DrawPad(live: Callable[[dict | None], dict], **kwargs) -> gr.HTML:
     return gr.HTML(
         None,
         html_template=html(),
-        css_template=browser.source("pad.css"),
+        css_template=web.source("pad.css"),
         js_on_load=js(),
         server_functions=[live],
         **kwargs,

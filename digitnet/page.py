@@ -16,7 +16,7 @@ import numpy as np
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
-from digitnet import accessible, browser, components, drawing, explore, feedback, live, views, visitors
+from digitnet import accessible, components, drawing, explore, feedback, live, views, visitors, web
 from digitnet.guard import CLIENT, MULTIPART_SLACK, Guard, Limits
 from digitnet.pad import DrawPad
 from digitnet.predict import Analysis, Networks, Prediction
@@ -339,14 +339,14 @@ def launch_options() -> dict:
     # Responses gzipped inside the guard (Gradio sends its page, config and scripts uncompressed; event streams stay
     # as they are): 637 -> 404 KiB for the first screen with the system's fonts (accessible.THEME).
     gzip = Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
-    # The page's own CSS (browser/page.css). On a phone the pad and the answer must share one screen: the intro's
+    # The page's own CSS (web/page.css). On a phone the pad and the answer must share one screen: the intro's
     # sentence waits in the explanation below. One answer: on the Draw tab the readout under the pad is the
     # answer; the view below it adds only the reasons. Until the pad is on the page, only the intro shows: Gradio
     # draws the text below first and the pad pushed it down as it arrived (Lighthouse, mobile: layout shift
     # 0.91 -> 0.00, performance 22 -> 44; benchmarks/lighthouse.py).
     return dict(
         max_file_size=MAX_FILE_SIZE,
-        css="\n".join([browser.source("page.css"), feedback.css(), accessible.css()]),
+        css="\n".join([web.source("page.css"), feedback.css(), accessible.css()]),
         theme=accessible.THEME,
         js=accessible.js(),
         app_kwargs={"middleware": [guard, gzip]},

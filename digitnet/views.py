@@ -1,8 +1,8 @@
 """What the page shows: data made from a Prediction or an Analysis, and the templates that render it.
 
 The page's endpoints return the data (`render`); its gr.HTML components turn it into the chart, headline,
-verdict, "what the network sees" and the comparison through the templates here (JavaScript template strings,
-run in the browser). Nothing here loads a network or touches Gradio.
+verdict, "what the network sees" and the comparison through the templates here (JavaScript template strings in
+digitnet/web/views/, run in the browser). Nothing here loads a network or touches Gradio.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from digitnet import browser, generative, models, ood
+from digitnet import generative, models, ood, web
 
 if TYPE_CHECKING:  # explore computes on the grey levels defined here
     from digitnet.explore import Dream, DreamGrid, FoolResult
@@ -152,15 +152,15 @@ VIEWS = ("answer", "pixels", "compare", "dreams", "exhibit", "fool")
 
 
 def template(view: str) -> str:
-    """One view's html_template: its file in digitnet/browser/views/, after say.js and the parts the views share
+    """One view's html_template: its file in digitnet/web/views/, after say.js and the parts the views share
     (views/parts.js), all in one function run inside Gradio's template string."""
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}; one of {', '.join(VIEWS)}")
-    parts = browser.fill(browser.source("views/parts.js"), PROMPT=PROMPT)
-    code = [browser.source("say.js"), parts, browser.source(f"views/{view}.js")]
+    parts = web.fill(web.source("views/parts.js"), PROMPT=PROMPT)
+    code = [web.source("say.js"), parts, web.source(f"views/{view}.js")]
     return "${(() => {\n" + "\n".join(code) + "})()}"
 
 
 def css() -> str:
-    """The views' style (digitnet/browser/views.css), the css_template of each."""
-    return browser.source("views.css")
+    """The views' style (digitnet/web/views.css), the css_template of each."""
+    return web.source("views.css")

@@ -31,5 +31,5 @@ fi
 # axe-core for tests/test_accessibility.py and ESLint for the page's JavaScript, pinned in package-lock.json
 # (lighthouse, a dev dependency there, is for benchmarks/lighthouse.py only).
 npm ci --omit=dev --no-audit --no-fund --loglevel=error
-npm run lint --silent  # digitnet/browser/*.js (eslint.config.js)
+npm run lint --silent  # digitnet/web/*.js (eslint.config.js)
 .venv/bin/python -m pytest "$@"

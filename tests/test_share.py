@@ -153,7 +153,7 @@ def test_a_link_that_cannot_be_opened_says_so_on_an_empty_pad(chromium, server, 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
 @pytest.mark.parametrize("digit", sorted(PEN_DIGITS))
 def test_the_pages_links_are_the_same_as_pythons(digit):
-    """The page's encodeLink and decodeLink (digitnet/browser/share.js, run by Node.js) write and read the links
+    """The page's encodeLink and decodeLink (digitnet/web/share.js, run by Node.js) write and read the links
     share.py does: the same fragment for the same drawing, the same strokes back from it."""
     strokes = [[(x + 0.3, y - 0.2) for x, y in s] for s in PEN_DIGITS[digit]]
     flat = [[c for p in s for c in p] for s in strokes]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from digitnet import browser, generative, ood, views
+from digitnet import generative, ood, views, web
 from digitnet.page import example_files
 from digitnet.predict import Analysis, Networks, Prediction
 from digitnet.preprocess import preprocess
@@ -128,8 +128,8 @@ def test_a_template_is_one_function_with_its_parts_and_every_placeholder_filled(
     template string, with the prompt filled in."""
     t = views.template(view)
     assert t.startswith("${(() => {\nconst say = ") and t.endswith("})()}")
-    assert browser.source(f"views/{view}.js") in t and views.PROMPT in t
-    assert not browser.PLACEHOLDER.search(t)
+    assert web.source(f"views/{view}.js") in t and views.PROMPT in t
+    assert not web.PLACEHOLDER.search(t)
 
 
 def test_an_unknown_view_is_refused():
@@ -138,10 +138,10 @@ def test_an_unknown_view_is_refused():
 
 
 def test_fill_wants_a_value_for_every_placeholder_and_a_placeholder_for_every_value():
-    assert browser.fill("const SIDE = __CANVAS__, MAX = __MAX_POINTS__;", CANVAS=280, MAX_POINTS=5) == (
+    assert web.fill("const SIDE = __CANVAS__, MAX = __MAX_POINTS__;", CANVAS=280, MAX_POINTS=5) == (
         "const SIDE = 280, MAX = 5;"
     )
     with pytest.raises(ValueError, match="placeholders"):
-        browser.fill("__CANVAS__ and __PEN__", CANVAS=280)
+        web.fill("__CANVAS__ and __PEN__", CANVAS=280)
     with pytest.raises(ValueError, match="placeholders"):
-        browser.fill("__CANVAS__", CANVAS=280, PEN=14)
+        web.fill("__CANVAS__", CANVAS=280, PEN=14)

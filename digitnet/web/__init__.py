@@ -6,7 +6,8 @@
     pad.*           the drawing pad (digitnet/pad.py): its markup, style and script
     views.css       the views' style; views/*.js: each view's template (digitnet/views.py), views/parts.js
                     the parts they share
-    page.css, feedback.css, accessible.css, accessible.js: the page's own style and script (digitnet/page.py)
+    page.css, feedback.css, accessible.css, accessible.js: the page's own style and script (digitnet/page.py,
+                    feedback.py, accessible.py)
 
 Where a file needs a value from Python (the canvas's size, the drawing's limits), it holds a placeholder,
 `__NAME__`, that `fill` replaces; the files are otherwise sent as they are.
