@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from digitnet import web
+
 # The system's fonts, not Gradio's Source Sans Pro web font (106 KiB less before the first screen; with gzip, LCP on
 # Lighthouse's mobile profile 6.8 -> 5.5 s, benchmarks/lighthouse.py). On the light theme's white, secondary text
 # in neutral-600 (7.7:1); the dark theme's is legible as it is.
@@ -18,27 +20,15 @@ MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
 THEME = gr.themes.Default(font=FONT, font_mono=MONO).set(
     body_text_color_subdued="*neutral_600", body_text_color_subdued_dark="*neutral_400"
 )
-# The accent (the selected tab, the answer's digit) in orange-700 on white (5.2:1; orange-500 is 2.8). The theme has
-# one accent for both themes, so the dark theme gets its orange-500 back here.
-CSS = """
-:root { --color-accent: #c2410c; }
-.dark { --color-accent: #f97316; }
-"""
 
-# Names for the controls Gradio renders without one; run once the page has loaded, and again as Gradio re-renders.
-JS = """
-() => {
-  const words = (src) => decodeURIComponent(src.split("/").pop().split("?")[0]).replace(/\\.png$/, "")
-    .replace(/^digit_(\\d)_mnist_test_\\d+$/, "a handwritten $1 from the MNIST test set")
-    .replace(/^not_digit_/, "not a digit: ").replace(/_/g, " ");
-  const name = () => {
-    for (const b of document.querySelectorAll("button.gallery-item:not([aria-label])")) {
-      const img = b.querySelector("img");
-      if (img && img.getAttribute("src")) b.setAttribute("aria-label", "Example: " + words(img.getAttribute("src")));
-    }
-    for (const img of document.querySelectorAll("footer img[alt]")) img.setAttribute("alt", "");
-  };
-  name();
-  new MutationObserver(name).observe(document.body, { childList: true, subtree: true });
-}
-"""
+
+def css() -> str:
+    """The accent (the selected tab, the answer's digit) in orange-700 on white (5.2:1; orange-500 is 2.8). The
+    theme has one accent for both themes, so the dark theme gets its orange-500 back (web/accessible.css)."""
+    return web.source("accessible.css")
+
+
+def js() -> str:
+    """Names for the controls Gradio renders without one, given once the page has loaded and again as Gradio
+    re-renders (web/accessible.js)."""
+    return web.source("accessible.js")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import gradio as gr
 import numpy as np
 
-from digitnet import drawing, visitors
+from digitnet import drawing, visitors, web
 from digitnet.predict import Prediction
 from digitnet.preprocess import InputError
 
@@ -30,23 +30,16 @@ KEPT = (
 )
 FULL = "Thank you! We have collected all the drawings we can keep for now, so this one was not kept."
 OFF = "Thank you! This server does not keep drawings."
-# Compact enough that on a 390 px phone the control fits under the answer on the same screen: small buttons that
-# wrap. Buttons, not a radio group: a radio's arrow keys would send an answer at every step.
-CSS = """
-#feedback { gap: 2px; }
-#feedback-choice { flex-wrap: wrap; align-items: center; gap: 4px; padding: 6px 8px 2px; }
-#feedback-ask { flex: 0 0 auto; min-width: 0; width: auto; }
-#feedback-ask p { margin: 0 4px 0 0; font-weight: 600; }
-#feedback-choice button { flex: 0 0 auto; min-width: 28px; min-height: 28px; width: auto; padding: 3px 10px;
-  font-weight: 500; border: 1px solid var(--border-color-primary); border-radius: 6px;
-  background: var(--background-fill-primary); }
-#feedback-note { padding: 0 8px 4px; }
-#feedback-note p { font-size: 12px; line-height: 1.35; margin: 0; color: var(--body-text-color-subdued); }
-"""
-
 NOT_THE_PAD = "Only drawings from the pad are kept: the answer shown is for an upload (or is still coming)."
 
 Predict = Callable[[np.ndarray | None, str], Prediction]
+
+
+def css() -> str:
+    """The control's style (web/feedback.css): compact enough that on a 390 px phone it fits under the answer
+    on the same screen, small buttons that wrap. Buttons, not a radio group: a radio's arrow keys would send an
+    answer at every step."""
+    return web.source("feedback.css")
 
 
 def shows_pad(value: dict | None, current: np.ndarray | None) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
-from digitnet import accessible, components, drawing, explore, feedback, live, views, visitors
+from digitnet import accessible, components, drawing, explore, feedback, live, views, visitors, web
 from digitnet.guard import CLIENT, MULTIPART_SLACK, Guard, Limits
 from digitnet.pad import DrawPad
 from digitnet.predict import Analysis, Networks, Prediction
@@ -38,14 +38,6 @@ INTRO = (
     "# digitnet\nDraw a digit or upload any image. The networks have only ever seen handwritten digits: "
     "watch how confident they stay on things that are not digits."
 )
-# On a phone the pad and the answer must share one screen: the intro's sentence waits in the explanation below.
-# One answer: on the Draw tab the readout under the pad is the answer; the view below it adds only the reasons.
-# Until the pad is on the page, only the intro shows: Gradio draws the text below first and the pad pushed it down
-# as it arrived (Lighthouse, mobile: layout shift 0.91 -> 0.00, performance 22 -> 44; benchmarks/lighthouse.py).
-PAGE_CSS = """@media (max-width: 640px) { #intro p { display: none; } }
-.gradio-container:has(button[role=tab][data-tab-id=draw][aria-selected=true]) #answer .dn-full { display: none; }
-.gradio-container:not(:has(#pad canvas)) :is(main > .column > :not(#intro), footer) { display: none; }
-"""
 EXPLANATION = """
 ## What the chart means
 The bars are the network's probabilities for the ten digits 0-9; they always add up to 100%.
@@ -233,7 +225,7 @@ def example_files() -> list[str]:
 
 def _view(value, template: str, label: str, elem_id: str) -> gr.HTML:
     """A view: its value is data, its template renders it (views.py)."""
-    return gr.HTML(value, html_template=template, css_template=views.CSS, label=label, elem_id=elem_id)
+    return gr.HTML(value, html_template=template, css_template=views.css(), label=label, elem_id=elem_id)
 
 
 def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
@@ -260,12 +252,12 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
                             label="Upload, paste or photograph an image",
                             elem_id="upload",
                         )
-                answer = _view(None, views.ANSWER, "Prediction", "answer")
+                answer = _view(None, views.template("answer"), "Prediction", "answer")
                 is_right = feedback.control() if h.feedback else None
             with gr.Column(scale=1, min_width=320):
                 model = gr.Radio([(views.label(n), n) for n in names], value=default, label="Network", elem_id="model")
                 gr.Markdown("**What the network sees**")
-                pixels = _view(None, views.PIXELS, "What the network sees", "pixels")
+                pixels = _view(None, views.template("pixels"), "What the network sees", "pixels")
                 examples = gr.Examples(
                     example_files(),
                     inputs=upload,
@@ -279,17 +271,17 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
                 with gr.Row():
                     smooth = gr.Checkbox(False, label="Smooth strokes (blur and jitter)", elem_id="smooth")
                     dream_button = gr.Button("What does it think each digit looks like?", elem_id="dream-button")
-                dreams = _view(None, views.DREAMS, "What the network thinks digits look like", "dreams")
+                dreams = _view(None, views.template("dreams"), "What the network thinks digits look like", "dreams")
             with gr.Column(scale=1, min_width=320):
                 with gr.Row():
                     target = gr.Dropdown(list(range(10)), value=3, label="Make it say", elem_id="target")
                     fool_button = gr.Button("Fool it: change my drawing a little", elem_id="fool-button")
-                fooled = _view(None, views.FOOL, "Fooling the network", "fooled")
+                fooled = _view(None, views.template("fool"), "Fooling the network", "fooled")
         gr.Markdown(EXHIBIT, elem_id="exhibit-intro")
         exhibit_button = gr.Button("Show every network's drawing of every digit", elem_id="exhibit-button")
-        exhibit = _view(None, views.EXHIBIT, "Can it draw what it recognises?", "exhibit")
+        exhibit = _view(None, views.template("exhibit"), "Can it draw what it recognises?", "exhibit")
         with gr.Accordion("Compare the networks side by side", open=True):
-            compare = _view([], views.COMPARE, "All networks", "compare")
+            compare = _view([], views.template("compare"), "All networks", "compare")
         gr.Markdown(EXPLANATION)
 
         with gr.Row(visible=False):  # the JSON endpoint for API clients (see the README)
@@ -347,11 +339,16 @@ def launch_options() -> dict:
     # Responses gzipped inside the guard (Gradio sends its page, config and scripts uncompressed; event streams stay
     # as they are): 637 -> 404 KiB for the first screen with the system's fonts (accessible.THEME).
     gzip = Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    # The page's own CSS (web/page.css). On a phone the pad and the answer must share one screen: the intro's
+    # sentence waits in the explanation below. One answer: on the Draw tab the readout under the pad is the
+    # answer; the view below it adds only the reasons. Until the pad is on the page, only the intro shows: Gradio
+    # draws the text below first and the pad pushed it down as it arrived (Lighthouse, mobile: layout shift
+    # 0.91 -> 0.00, performance 22 -> 44; benchmarks/lighthouse.py).
     return dict(
         max_file_size=MAX_FILE_SIZE,
-        css=PAGE_CSS + feedback.CSS + accessible.CSS,
+        css="\n".join([web.source("page.css"), feedback.css(), accessible.css()]),
         theme=accessible.THEME,
-        js=accessible.JS,
+        js=accessible.js(),
         app_kwargs={"middleware": [guard, gzip]},
         state_session_capacity=SESSIONS,
         ssr_mode=False,

@@ -6,7 +6,7 @@ first from (0, 0)), each number zigzag-encoded as a varint, coordinates in tenth
 precision, so that the link's drawing is the drawing, to the last digit of every answer. A digit takes a few
 hundred characters.
 
-The page's JavaScript (digitnet/pad.py, SHARE_JS) writes and reads links; this module does the same in Python for
+The page's JavaScript (digitnet/web/share.js) writes and reads links; this module does the same in Python for
 API clients and tests. Both refuse, before decoding anything, a fragment longer than the largest drawing /draw
 accepts could make (MAX_DATA), and then apply /draw's own limits (digitnet/drawing.py) while reading.
 """

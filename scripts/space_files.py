@@ -27,6 +27,7 @@ INCLUDE = [
     "requirements.txt",  # what the Space installs
     "app.py",  # app_file
     "digitnet/*.py",  # the package the app imports (digitnet/lab/ is excluded below)
+    "digitnet/web/*",  # the page's JavaScript, CSS and HTML, read when the page is built
     "weights/*.safetensors",  # the networks and their calibrations (<model>.ood.safetensors)
     "weights/*.json",  # each network's record
     "examples/*.png",  # the example gallery

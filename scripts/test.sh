@@ -28,7 +28,8 @@ if [ -z "${DIGITNET_DATA:-}" ] && [ -d ../shared/data/MNIST ]; then export DIGIT
 if [ "$fast" = 1 ]; then
   exec .venv/bin/python -m pytest -m "not server and not browser" "$@"
 fi
-# axe-core for tests/test_accessibility.py, pinned in package-lock.json (lighthouse, a dev dependency there, is for
-# benchmarks/lighthouse.py only).
+# axe-core for tests/test_accessibility.py and ESLint for the page's JavaScript, pinned in package-lock.json
+# (lighthouse, a dev dependency there, is for benchmarks/lighthouse.py only).
 npm ci --omit=dev --no-audit --no-fund --loglevel=error
+npm run lint --silent  # digitnet/web/*.js (eslint.config.js)
 .venv/bin/python -m pytest "$@"

@@ -84,6 +84,8 @@ def test_app_file_exists_and_is_uploaded(meta, uploaded):
 
 def test_upload_set_holds_every_file_the_app_needs(uploaded):
     package = {p.relative_to(ROOT).as_posix() for p in (ROOT / "digitnet").glob("*.py")}
+    web = [*(ROOT / "digitnet" / "web").rglob("*.*")]  # the page's JavaScript, CSS and HTML
+    package |= {p.relative_to(ROOT).as_posix() for p in web if p.suffix in (".py", ".js", ".css", ".html")}
     weights = {f"weights/{m}{ext}" for m in NAMES for ext in (".safetensors", ".json", ".ood.safetensors")}
     examples = {p.relative_to(ROOT).as_posix() for p in (ROOT / "examples").glob("*.png")}
     assert len(examples) >= 8
@@ -125,6 +127,9 @@ def test_upload_patterns_on_a_checkout_full_of_clutter(tmp_path):
         "app.py",
         "digitnet/__init__.py",
         "digitnet/page.py",
+        "digitnet/web/__init__.py",
+        "digitnet/web/pad.js",
+        "digitnet/web/views/answer.js",
         "weights/cnn.safetensors",
         "weights/cnn.ood.safetensors",
         "weights/cnn.json",
@@ -141,6 +146,10 @@ def test_upload_patterns_on_a_checkout_full_of_clutter(tmp_path):
         "digitnet/__pycache__/page.cpython-311.pyc",
         "digitnet/components.pyi",
         "digitnet/lab/train_helpers.py",
+        "digitnet/web/__pycache__/__init__.cpython-311.pyc",
+        "node_modules/eslint/lib/api.js",
+        "eslint.config.js",
+        "package.json",
         "digitnet/lab/__pycache__/load.cpython-311.pyc",
         ".git/objects/ab/cdef",
         ".pytest_cache/v/cache/nodeids",

@@ -4,10 +4,14 @@ pad, nothing sent to the server)."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+
 import pytest
 from test_browser import SEVEN, TIMEOUT_MS, draw, open_page, readout, settles_on
 
-from digitnet import share
+from digitnet import pad, share
 from digitnet.drawing import CANVAS, MARGIN, MAX_POINTS, MAX_STROKES, PEN, parse
 from digitnet.lab.strokes import PEN_DIGITS
 from digitnet.preprocess import InputError
@@ -144,3 +148,23 @@ def test_a_link_that_cannot_be_opened_says_so_on_an_empty_pad(chromium, server, 
         assert "#" not in page.url  # drawing replaces the link that could not be opened
     finally:
         page.context.close()
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
+@pytest.mark.parametrize("digit", sorted(PEN_DIGITS))
+def test_the_pages_links_are_the_same_as_pythons(digit):
+    """The page's encodeLink and decodeLink (digitnet/web/share.js, run by Node.js) write and read the links
+    share.py does: the same fragment for the same drawing, the same strokes back from it."""
+    strokes = [[(x + 0.3, y - 0.2) for x, y in s] for s in PEN_DIGITS[digit]]
+    flat = [[c for p in s for c in p] for s in strokes]
+    fragment = share.encode(strokes, PEN, "cnn")
+    script = (
+        pad.share_js()
+        + f"""
+const out = {{ link: encodeLink({json.dumps(flat)}, {PEN}, "cnn"), back: decodeLink({json.dumps(fragment)}, ["cnn"]) }};
+console.log(JSON.stringify(out));"""
+    )
+    ran = json.loads(subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True).stdout)
+    assert ran["link"] == fragment
+    back, width, model = share.decode(fragment)
+    assert ran["back"] == {"strokes": [[c for p in s for c in p] for s in back], "width": width, "model": model}

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from digitnet import generative, ood, views
+from digitnet import generative, ood, views, web
 from digitnet.page import example_files
 from digitnet.predict import Analysis, Networks, Prediction
 from digitnet.preprocess import preprocess
@@ -72,9 +72,10 @@ def test_the_generative_networks_verdict_names_its_own_rules_side(score):
 
 def test_the_templates_name_what_the_explore_tests_look_for():
     """Drawn cells carry their samples; the exhibit renders one row per network and ten cells each."""
-    assert 'class="dn-sample' in views.DREAMS and "data-method" in views.DREAMS and "grown" in views.DREAMS
-    assert 'class="dn-exhibit-row"' in views.EXHIBIT and "dreamCell" in views.EXHIBIT
-    assert "{{" not in views.DREAMS + views.EXHIBIT  # Handlebars runs first: no mustaches
+    dreams, exhibit = views.template("dreams"), views.template("exhibit")
+    assert 'class="dn-sample' in dreams and "data-method" in dreams and "grown" in dreams
+    assert 'class="dn-exhibit-row"' in exhibit and "dreamCell" in exhibit
+    assert "{{" not in dreams + exhibit  # Handlebars runs first: no mustaches
 
 
 def test_what_the_network_sees_is_the_input_and_the_saliency():
@@ -114,7 +115,33 @@ def test_the_network_that_draws_in_the_comparison_with_its_saliency():
 
 def test_the_templates_name_what_the_browser_tests_look_for():
     """The ids and classes tests/test_browser.py reads are in the templates (a rename must change both)."""
+    answer, compare, pixels = views.template("answer"), views.template("compare"), views.template("pixels")
     for needle in ('id="headline"', 'id="chart"', 'class="digit"', "bar${d === win", 'class="dn-verdict not-digit"'):
-        assert needle in views.ANSWER, needle
-    assert 'class="dn-model"' in views.COMPARE and "<figure" in views.PIXELS
-    assert "{{" not in views.ANSWER + views.PIXELS + views.COMPARE  # Handlebars runs first: no mustaches
+        assert needle in answer, needle
+    assert 'class="dn-model"' in compare and "<figure" in pixels
+    assert "{{" not in answer + pixels + compare  # Handlebars runs first: no mustaches
+
+
+@pytest.mark.parametrize("view", views.VIEWS)
+def test_a_template_is_one_function_with_its_parts_and_every_placeholder_filled(view):
+    """Each view's template: say.js, the shared parts and the view's own file, run as one function inside Gradio's
+    template string, with the prompt filled in."""
+    t = views.template(view)
+    assert t.startswith("${(() => {\nconst say = ") and t.endswith("})()}")
+    assert web.source(f"views/{view}.js") in t and views.PROMPT in t
+    assert not web.PLACEHOLDER.search(t)
+
+
+def test_an_unknown_view_is_refused():
+    with pytest.raises(ValueError, match="unknown view"):
+        views.template("../pad")
+
+
+def test_fill_wants_a_value_for_every_placeholder_and_a_placeholder_for_every_value():
+    assert web.fill("const SIDE = __CANVAS__, MAX = __MAX_POINTS__;", CANVAS=280, MAX_POINTS=5) == (
+        "const SIDE = 280, MAX = 5;"
+    )
+    with pytest.raises(ValueError, match="placeholders"):
+        web.fill("__CANVAS__ and __PEN__", CANVAS=280)
+    with pytest.raises(ValueError, match="placeholders"):
+        web.fill("__CANVAS__", CANVAS=280, PEN=14)
