@@ -18,12 +18,13 @@ import os
 import torch
 
 from digitnet.guard import return_freed_memory
-from digitnet.page import build, launch_options
+from digitnet.page import build
 from digitnet.predict import Networks
 from digitnet.server import serve
 
 networks = Networks.load()
-demo = build(networks, gpu=spaces.GPU if spaces is not None else None, cpus=os.cpu_count() or 1)
+app = build(networks, gpu=spaces.GPU if spaces is not None else None, cpus=os.cpu_count() or 1)
+demo = app.blocks
 
 
 def launch(server_name: str | None = None, server_port: int | None = None, quiet: bool = False) -> None:
@@ -33,7 +34,7 @@ def launch(server_name: str | None = None, server_port: int | None = None, quiet
         # (cnn on 2 busy cores: 1.3 ms with 1 thread, 54-200 ms with 2).
         torch.set_num_threads(1)
     return_freed_memory()  # a large upload's decoded pixels leave the process once freed (digitnet/guard.py)
-    serve(demo, server_name=server_name, server_port=server_port, quiet=quiet, **launch_options())
+    serve(app, server_name=server_name, server_port=server_port, quiet=quiet)
 
 
 if __name__ == "__main__":

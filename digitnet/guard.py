@@ -233,7 +233,7 @@ class Refused(Exception):
 
 
 class Guard:
-    """The ASGI middleware: `Middleware(Guard, max_upload=..., limits=Limits(...))` (see page.launch_options).
+    """The ASGI middleware: `Middleware(Guard, blocks=..., limits=Limits(...))` (see server.middleware).
 
     `blocks`: the Gradio app behind it, whose internals the queue, session and upload-progress limits use
     (digitnet/internals.py); by default the app of the first request (Gradio's App sets itself as the request's

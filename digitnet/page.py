@@ -1,7 +1,8 @@
 """The web page: its layout, the functions behind its events, and the serving settings.
 
-`build(networks)` returns the Gradio Blocks for explicitly loaded networks; app.py calls it once. `layout` takes
-the event functions as data, so the no-op baselines in benchmarks/ serve the very same page without networks.
+`build(networks)` returns what digitnet/server.py serves (server.App: the Gradio Blocks, the pad's batcher, the
+guard's limits, the mount options) for explicitly loaded networks; app.py calls it once. `layout` takes the event
+functions as data, so the no-op baselines in benchmarks/ serve the very same page without networks.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
-from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
 
 from digitnet import accessible, components, drawing, explore, feedback, live, views, visitors
-from digitnet.guard import CLIENT, MULTIPART_SLACK, Guard, Limits
+from digitnet.guard import CLIENT, MULTIPART_SLACK, Limits
 from digitnet.pad import DrawPad
 from digitnet.predict import Analysis, Networks, Prediction
 from digitnet.preprocess import EmptyImage, InputError, preprocess
+from digitnet.server import App
 
 MAX_FILE_MB = 5
 MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"
@@ -175,39 +175,18 @@ def handlers(networks: Networks, gpu: Callable | None = None) -> Handlers:
             raise gr.Error("the digit to make the network say must be 0-9")
         return views.fooled(explore_fool(networks.predictors[model], x, int(target)))
 
-    def answers(requests: list) -> list[dict]:
-        """Drawings as the pad sends them -> {"seq", "answer" | "error"} each; every network runs once on all of
-        its drawings (the live readout's batches, digitnet/live.py)."""
-        checked = [_checked(r, networks.names, default) for r in requests]
-        todo = [c for _, c in checked if c is not None]
-        ran = iter(predict_many(todo) if todo else [])
-        return [reply if c is None else reply | {"answer": views.answer(next(ran))} for reply, c in checked]
-
-    batcher = live.Batcher(answers)
+    batcher = live.Batcher(live.answering(predict_many), networks.names, default)
 
     async def live_answer(request: dict | None, visitor: gr.Request = None) -> dict:
         """The pad's live readout over HTTP: {"strokes", "width", "seq", "model", "final"} -> {"seq", "answer"}
         (or "error"). A component server function: a plain POST that skips the queue; it joins the batches of the
         pad's own connection (digitnet/live.py), a pen-up drawing ("final": true) ahead of live ones.
         digitnet/guard.py holds each client to LIVE_PER_CLIENT at once."""
-        return await batcher.submit(request, _client(visitor))
+        return await batcher.reply(request, _client(visitor))
 
     live_answer.__name__ = "live"  # the pad calls it as server.live
     kept = feedback.handler(predict, networks.names, visitors.Store.from_env)
     return Handlers(show, draw, switch, classify, dream, fool, live_answer, exhibit, kept, batcher)
-
-
-def _checked(request, names: list[str], default: str) -> tuple[dict, tuple[np.ndarray | None, str] | None]:
-    """A live drawing -> (its reply so far, (its input, the network) to answer), or (the error reply, None)."""
-    if not isinstance(request, dict):
-        return {"seq": None, "error": live.NOT_A_DRAWING}, None
-    seq, model = live.seq_of(request), request.get("model", default)
-    if model not in names:
-        return {"seq": seq, "error": f"unknown network; choose one of {', '.join(names)}"}, None
-    try:
-        return {"seq": seq}, (drawing.to_input(request), model)
-    except InputError as e:
-        return {"seq": seq, "error": str(e)}, None
 
 
 def _client(visitor: gr.Request | None) -> str:
@@ -315,14 +294,15 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
         exhibit_button.click(h.exhibit, None, exhibit, api_name="exhibit", **slow)
     # api_open=False: no direct POST /gradio_api/run/... that would skip the queue and its per-client share.
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=concurrency_limit, api_open=False)
-    demo.live_batcher = h.batcher  # digitnet/server.py serves the pad's connection (live.PATH) with it
     return demo
 
 
-def build(networks: Networks, gpu: Callable | None = None, cpus: int = 1) -> gr.Blocks:
-    """The app's page for these networks (`gpu`: the decorator for the function that runs them)."""
-    limit = concurrency(networks.on_gpu, cpus)
-    return layout(networks.names, handlers(networks, gpu), limit)
+def build(networks: Networks, gpu: Callable | None = None, cpus: int = 1) -> App:
+    """The app for these networks, as digitnet/server.py serves it (`gpu`: the decorator for the function that
+    runs them)."""
+    h = handlers(networks, gpu)
+    blocks = layout(networks.names, h, concurrency(networks.on_gpu, cpus))
+    return App(blocks, guard_limits(), h.batcher, launch_options())
 
 
 def guard_limits() -> Limits:
@@ -339,20 +319,14 @@ def guard_limits() -> Limits:
 
 
 def launch_options() -> dict:
-    """The serving settings the page needs, as keyword arguments of demo.launch() and of digitnet.server.serve:
-    the upload limit, the page's own CSS, the request limits in front of Gradio (digitnet/guard.py: bodies, file
-    values, each client's share of the queue, uploads, streams and sessions), how many sessions Gradio keeps, and
-    no server-side rendering (a Node server in front of the app would be outside those limits)."""
-    guard = Middleware(Guard, limits=guard_limits())
-    # Responses gzipped inside the guard (Gradio sends its page, config and scripts uncompressed; event streams stay
-    # as they are): 637 -> 404 KiB for the first screen with the system's fonts (accessible.THEME).
-    gzip = Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    """The serving settings the page needs, as keyword arguments of demo.launch() and of gr.mount_gradio_app
+    (digitnet/server.py, App.options): the upload limit, the page's own CSS, how many sessions Gradio keeps, and
+    no server-side rendering (a Node server in front of the app would be outside the guard's limits)."""
     return dict(
         max_file_size=MAX_FILE_SIZE,
         css=PAGE_CSS + feedback.CSS + accessible.CSS,
         theme=accessible.THEME,
         js=accessible.JS,
-        app_kwargs={"middleware": [guard, gzip]},
         state_session_capacity=SESSIONS,
         ssr_mode=False,
     )
