@@ -378,6 +378,35 @@ def test_a_live_answer_is_the_draw_events_answer_for_the_same_strokes(networks, 
         assert same_answer(reply["answer"], h.draw(d, "cnn_oe")[0])
 
 
+def test_at_pen_up_the_readout_renders_once_and_runs_only_its_network_and_draw_runs_every_network(
+    networks, monkeypatch
+):
+    """Pen-up sends the drawing twice, by design (docs/serving.md): the readout's answer from the batcher (one render,
+    the selected network once) and the views from /draw (one render, every network once, saliency for the
+    selected one)."""
+    from digitnet import predict
+
+    counts: dict[str, int] = {}
+
+    def counted(key: str, f):
+        def call(*args, **kwargs):
+            counts[key] = counts.get(key, 0) + 1
+            return f(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(drawing, "render", counted("render", drawing.render))
+    monkeypatch.setattr(predict, "saliency", counted("saliency", predict.saliency))
+    for name, p in networks.predictors.items():
+        monkeypatch.setattr(p, "scored", counted(name, p.scored))
+    h = page.handlers(networks)
+    asyncio.run(h.batcher.reply(pad_value() | {"seq": 1, "model": "cnn_oe", "final": True}))
+    assert counts == {"render": 1, "cnn_oe": 1}
+    counts.clear()
+    h.draw(pad_value(), "cnn_oe")
+    assert counts == {"render": 1, "saliency": 1} | {name: 1 for name in networks.names}
+
+
 # --- the pad in a real browser ------------------------------------------------------------------------------------
 
 
