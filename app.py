@@ -17,10 +17,9 @@ import os
 
 import torch
 
-from digitnet.guard import return_freed_memory
 from digitnet.page import build
 from digitnet.predict import Networks
-from digitnet.server import serve
+from digitnet.server import return_freed_memory, serve
 
 networks = Networks.load()
 app = build(networks, gpu=spaces.GPU if spaces is not None else None, cpus=os.cpu_count() or 1)
@@ -33,7 +32,7 @@ def launch(server_name: str | None = None, server_port: int | None = None, quiet
         # One image per request: intra-op threads only contend with each other and with concurrent requests
         # (cnn on 2 busy cores: 1.3 ms with 1 thread, 54-200 ms with 2).
         torch.set_num_threads(1)
-    return_freed_memory()  # a large upload's decoded pixels leave the process once freed (digitnet/guard.py)
+    return_freed_memory()  # a large upload's decoded pixels leave the process once freed (digitnet/server.py)
     serve(app, server_name=server_name, server_port=server_port, quiet=quiet)
 
 

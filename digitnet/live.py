@@ -34,7 +34,8 @@ import numpy as np
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from digitnet import drawing, views
-from digitnet.guard import CLIENT, SOCKET_PATH
+from digitnet.client import CLIENT
+from digitnet.guard import SOCKET_PATH
 from digitnet.predict import Prediction
 from digitnet.preprocess import InputError
 

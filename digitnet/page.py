@@ -16,7 +16,8 @@ import gradio as gr
 import numpy as np
 
 from digitnet import accessible, components, drawing, explore, feedback, live, views, visitors
-from digitnet.guard import CLIENT, MULTIPART_SLACK, Limits
+from digitnet.client import CLIENT
+from digitnet.guard import MULTIPART_SLACK, Limits
 from digitnet.pad import DrawPad
 from digitnet.predict import Analysis, Networks, Prediction
 from digitnet.preprocess import EmptyImage, InputError, preprocess

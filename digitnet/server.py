@@ -11,7 +11,7 @@ descriptor), and the X-Forwarded-For header of any loopback peer believed. `serv
 - a request's headers complete within HEADER_TIMEOUT_S of the connection opening or of the previous answer
   (else 408 and the connection closed), idle keep-alive connections closed after KEEP_ALIVE_S, headers at most
   MAX_HEADER_BYTES;
-- no proxy headers read by uvicorn: digitnet/guard.py decides who the client is (DIGITNET_TRUSTED_PROXIES);
+- no proxy headers read by uvicorn: digitnet/client.py decides who the client is (DIGITNET_TRUSTED_PROXIES);
 - the guard (digitnet/guard.py) told which Gradio app it guards, and responses gzipped inside it;
 - the pad's WebSocket (digitnet/live.py, at live.PATH on Gradio's own app, behind the guard) when the app has a
   batcher: a message at most MAX_JSON_BODY bytes (else the connection is closed, 1009), no compression (a small
@@ -23,6 +23,7 @@ For tests, DIGITNET_MAX_CONNECTIONS and DIGITNET_CONNECTIONS_PER_PEER override t
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import functools
 import json
 import os
@@ -43,7 +44,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from digitnet import live
-from digitnet.guard import MAX_JSON_BODY, Guard, Limits, Trust, client_of, parse_address
+from digitnet.client import Trust, client_of, parse_address
+from digitnet.guard import MAX_JSON_BODY, Guard, Limits
 from digitnet.internals import GradioInternals
 
 MAX_CONNECTIONS = 2048
@@ -72,6 +74,21 @@ def middleware(app: App, trust: Trust | None = None) -> list[Middleware]:
     system's fonts (accessible.THEME)."""
     guard = Middleware(Guard, blocks=app.blocks, limits=app.limits, trust=trust)
     return [guard, Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)]
+
+
+def return_freed_memory(threshold: int = 2**20) -> bool:
+    """Have glibc give large freed blocks back to the system at once (True if it took the setting).
+
+    By default glibc raises its mmap threshold to the size of the largest block freed so far (up to 32 MB), so
+    after one large image every later decode of that size comes from the heap of whichever worker thread ran it,
+    and stays in the process's resident memory when freed. A fixed threshold maps every block of `threshold`
+    bytes or more on its own and unmaps it when it is freed."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (macOS, Windows, musl): nothing to do
+        return False
+    m_mmap_threshold = -3
+    return bool(libc.mallopt(m_mmap_threshold, threshold))
 
 
 def raise_file_limit(connections: int) -> int:
