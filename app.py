@@ -1,6 +1,7 @@
 """digitnet web app: draw or upload a digit, see every network's ten probabilities. `python app.py` to run.
 
-Wiring only: the networks are loaded here, explicitly, and the page (digitnet/page.py) is built for them.
+Wiring only: the networks are loaded here, explicitly, the settings read (digitnet/settings.py), and the page
+(digitnet/page.py) is built for them.
 Server name and port come from GRADIO_SERVER_NAME / GRADIO_SERVER_PORT; digitnet/server.py serves the page under
 uvicorn with the connection limits Gradio's own launch() cannot set.
 """
@@ -20,9 +21,11 @@ import torch
 from digitnet.page import build
 from digitnet.predict import Networks
 from digitnet.server import return_freed_memory, serve
+from digitnet.settings import Settings
 
 networks = Networks.load()
-app = build(networks, gpu=spaces.GPU if spaces is not None else None, cpus=os.cpu_count() or 1)
+settings = Settings.from_env(os.environ)  # every DIGITNET_* variable, read once (digitnet/settings.py)
+app = build(networks, settings, gpu=spaces.GPU if spaces is not None else None, cpus=os.cpu_count() or 1)
 demo = app.blocks
 
 

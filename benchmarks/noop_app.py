@@ -13,6 +13,7 @@ from digitnet import live as pad_live
 from digitnet import models
 from digitnet.page import Handlers, concurrency, guard_limits, launch_options, layout
 from digitnet.server import App, middleware
+from digitnet.settings import Settings
 
 NAMES = models.available()  # only the names, for the network selector: nothing is loaded
 _count = itertools.count()
@@ -57,7 +58,8 @@ def classify(path, model: str = "cnn") -> dict:
 CONCURRENCY = concurrency(on_gpu=False, cpus=os.cpu_count() or 1)  # as the app on this machine's CPU
 batcher = pad_live.Batcher(constants, NAMES, "cnn")  # the pad's connection, constant answers
 demo = layout(NAMES, Handlers(show, show, switch, classify, dream, fool, live, batcher=batcher), CONCURRENCY)
-app = App(demo, guard_limits(), batcher, launch_options())
+settings = Settings.from_env(os.environ)
+app = App(demo, guard_limits(settings), batcher, launch_options(), settings)
 
 
 def launch(**kwargs):

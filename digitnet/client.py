@@ -5,9 +5,9 @@ that is not an address never makes a new client (the request counts as the proxy
 from __future__ import annotations
 
 import ipaddress
-import os
 
-TRUSTED_PROXIES = "DIGITNET_TRUSTED_PROXIES"
+from digitnet.settings import TRUSTED_PROXIES
+
 CLIENT = "digitnet.client"  # where the guard leaves the client's key in the scope (for digitnet/live.py)
 IPV6_CLIENT_PREFIX = 64  # one client per /64: a single IPv6 customer is usually given a whole /64
 
@@ -33,10 +33,6 @@ class Trust:
                     raise ValueError(
                         f"{TRUSTED_PROXIES}: {item!r} is not an address, a network, 'private' or 'none'"
                     ) from e
-
-    @classmethod
-    def from_env(cls) -> Trust:
-        return cls(os.environ.get(TRUSTED_PROXIES, "private"))
 
     def __contains__(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> bool:
         if address is None:

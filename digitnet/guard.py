@@ -129,7 +129,8 @@ class Guard:
 
     `blocks`: the Gradio app behind it, whose internals the queue, session and upload-progress limits use
     (digitnet/internals.py); by default the app of the first request (Gradio's App sets itself as the request's
-    app), checked then; an app that is not Gradio (tests) has no queue and no sessions to limit."""
+    app), checked then; an app that is not Gradio (tests) has no queue and no sessions to limit. `trust`: the
+    proxies whose X-Forwarded-For is believed (digitnet/client.py; default: private addresses)."""
 
     def __init__(
         self,
@@ -146,7 +147,7 @@ class Guard:
         if max_upload is not None:
             sizes["max_upload"] = max_upload + MULTIPART_SLACK
         self.limits = replace(limits or Limits(), **sizes)
-        self.trust = trust or Trust.from_env()
+        self.trust = trust or Trust()
         self.gradio = GradioInternals.of(blocks) if blocks is not None else None
         self.looked_up = blocks is not None
         lim = self.limits

@@ -7,7 +7,7 @@ functions as data, so the no-op baselines in benchmarks/ serve the very same pag
 
 from __future__ import annotations
 
-import os
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,13 +15,14 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from digitnet import accessible, components, drawing, explore, feedback, live, views, visitors
+from digitnet import accessible, components, drawing, explore, feedback, live, views, visitors, visitors_push
 from digitnet.client import CLIENT
 from digitnet.guard import MULTIPART_SLACK, Limits
 from digitnet.pad import DrawPad
 from digitnet.predict import Analysis, Networks, Prediction
 from digitnet.preprocess import EmptyImage, InputError, preprocess
 from digitnet.server import App
+from digitnet.settings import Settings
 
 MAX_FILE_MB = 5
 MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"
@@ -118,8 +119,10 @@ def _prepared(image, read: Callable = prepare) -> np.ndarray | None:
         raise gr.Error(str(e)) from e
 
 
-def handlers(networks: Networks, gpu: Callable | None = None) -> Handlers:
-    """The real event functions. `gpu` wraps the functions that run the networks (spaces.GPU on ZeroGPU)."""
+def handlers(networks: Networks, gpu: Callable | None = None, settings: Settings | None = None) -> Handlers:
+    """The real event functions. `gpu` wraps the functions that run the networks (spaces.GPU on ZeroGPU);
+    `settings`: where visitors' drawings are kept (default: nowhere)."""
+    settings = settings or Settings()
     on_device = gpu or (lambda f: f)  # the functions that run the networks: on the GPU under ZeroGPU
     analyse: Callable[[np.ndarray | None, str], Analysis] = on_device(networks.analyse)
     predict: Callable[[np.ndarray | None, str], Prediction] = on_device(networks.predict)
@@ -186,7 +189,7 @@ def handlers(networks: Networks, gpu: Callable | None = None) -> Handlers:
         return await batcher.reply(request, _client(visitor))
 
     live_answer.__name__ = "live"  # the pad calls it as server.live
-    kept = feedback.handler(predict, networks.names, visitors.Store.from_env)
+    kept = feedback.handler(predict, networks.names, functools.partial(visitors_store, settings))
     return Handlers(show, draw, switch, classify, dream, fool, live_answer, exhibit, kept, batcher)
 
 
@@ -298,25 +301,36 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
     return demo
 
 
-def build(networks: Networks, gpu: Callable | None = None, cpus: int = 1) -> App:
-    """The app for these networks, as digitnet/server.py serves it (`gpu`: the decorator for the function that
-    runs them)."""
-    h = handlers(networks, gpu)
+def build(networks: Networks, settings: Settings, gpu: Callable | None = None, cpus: int = 1) -> App:
+    """The app for these networks and settings, as digitnet/server.py serves it (`gpu`: the decorator for the
+    function that runs them)."""
+    h = handlers(networks, gpu, settings)
     blocks = layout(networks.names, h, concurrency(networks.on_gpu, cpus))
-    return App(blocks, guard_limits(), h.batcher, launch_options())
+    return App(blocks, guard_limits(settings), h.batcher, launch_options(), settings)
 
 
-def guard_limits() -> Limits:
-    """The guard's limits for the page's upload size; DIGITNET_UPLOAD_MB_PER_MINUTE and DIGITNET_UPLOADS_HELD_MB
-    make the upload budgets smaller for a test server (tests/test_guard.py)."""
+def guard_limits(settings: Settings) -> Limits:
+    """The guard's limits for the page's upload size and the feedback rate; DIGITNET_UPLOAD_MB_PER_MINUTE and
+    DIGITNET_UPLOADS_HELD_MB make the upload budgets smaller for a test server (tests/test_guard.py)."""
     sizes = {}
-    if per_minute := os.environ.get("DIGITNET_UPLOAD_MB_PER_MINUTE"):
-        sizes["upload_bytes_per_minute"] = int(float(per_minute) * 2**20)
-    if held := os.environ.get("DIGITNET_UPLOADS_HELD_MB"):
-        sizes["uploads_held"] = int(float(held) * 2**20)
-    rate = int(os.environ.get("DIGITNET_FEEDBACK_PER_MINUTE") or feedback.PER_MINUTE)
-    limits = Limits(max_upload=MAX_FILE_MB * 2**20 + MULTIPART_SLACK, event_rates=((feedback.GROUP, rate),))
+    if settings.upload_mb_per_minute is not None:
+        sizes["upload_bytes_per_minute"] = int(settings.upload_mb_per_minute * 2**20)
+    if settings.uploads_held_mb is not None:
+        sizes["uploads_held"] = int(settings.uploads_held_mb * 2**20)
+    rates = ((feedback.GROUP, settings.feedback_per_minute),)
+    limits = Limits(max_upload=MAX_FILE_MB * 2**20 + MULTIPART_SLACK, event_rates=rates)
     return replace(limits, **sizes)
+
+
+def visitors_store(settings: Settings) -> visitors.Store | None:
+    """The visitors' store as set (None: DIGITNET_VISITORS_DIR=off, nothing kept), its push started when a
+    repository is set (digitnet/visitors_push.py; the scheduler's own thread keeps it going)."""
+    if settings.visitors_dir is None:
+        return None
+    store = visitors.Store(settings.visitors_dir, settings.visitors_max_rows, settings.visitors_max_bytes,
+                           settings.version)  # fmt: skip
+    visitors_push.start(store, settings.visitors_repo, settings.visitors_push_minutes)
+    return store
 
 
 def launch_options() -> dict:

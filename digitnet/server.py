@@ -5,19 +5,20 @@ to send a request's headers (a connection that never finishes them stays open fo
 descriptor), and the X-Forwarded-For header of any loopback peer believed. `serve` mounts the same Gradio app
 (`gr.mount_gradio_app`) and runs uvicorn itself with:
 
-- at most MAX_CONNECTIONS connections open (503 past it), and at most CONNECTIONS_PER_PEER from one peer that is
-  not a trusted proxy (429; behind a proxy every visitor shares the proxy's connections, and digitnet/guard.py
+- at most `max_connections` connections open (503 past it), and at most `connections_per_peer` from one peer that
+  is not a trusted proxy (429; behind a proxy every visitor shares the proxy's connections, and digitnet/guard.py
   counts each visitor's open requests instead); the file-descriptor limit raised to what the cap needs;
 - a request's headers complete within HEADER_TIMEOUT_S of the connection opening or of the previous answer
   (else 408 and the connection closed), idle keep-alive connections closed after KEEP_ALIVE_S, headers at most
   MAX_HEADER_BYTES;
-- no proxy headers read by uvicorn: digitnet/client.py decides who the client is (DIGITNET_TRUSTED_PROXIES);
+- no proxy headers read by uvicorn: digitnet/client.py decides who the client is (`trusted_proxies`);
 - the guard (digitnet/guard.py) told which Gradio app it guards, and responses gzipped inside it;
 - the pad's WebSocket (digitnet/live.py, at live.PATH on Gradio's own app, behind the guard) when the app has a
   batcher: a message at most MAX_JSON_BODY bytes (else the connection is closed, 1009), no compression (a small
   message could inflate), pings every PING_S; an upgraded connection still counts among the connections.
 
-For tests, DIGITNET_MAX_CONNECTIONS and DIGITNET_CONNECTIONS_PER_PEER override the two caps.
+The caps and the trusted proxies are the app's settings (digitnet/settings.py: 2,048 and 256 unless
+DIGITNET_MAX_CONNECTIONS and DIGITNET_CONNECTIONS_PER_PEER say otherwise, for tests).
 """
 
 from __future__ import annotations
@@ -47,9 +48,8 @@ from digitnet import live
 from digitnet.client import Trust, client_of, parse_address
 from digitnet.guard import MAX_JSON_BODY, Guard, Limits
 from digitnet.internals import GradioInternals
+from digitnet.settings import Settings
 
-MAX_CONNECTIONS = 2048
-CONNECTIONS_PER_PEER = 256  # a browser opens at most 6 per host; a school's NAT is one address for a class
 HEADER_TIMEOUT_S = 10.0
 KEEP_ALIVE_S = 5
 MAX_HEADER_BYTES = 16 * 1024
@@ -60,19 +60,21 @@ SPARE_FDS = 256  # files beyond the connections: weights, uploads being written,
 @dataclass(frozen=True)
 class App:
     """What `serve` serves (digitnet/page.py's `build` makes it): the page, the guard's limits, the batcher behind
-    the pad's connection (None: the pad answers over HTTP only), and gr.mount_gradio_app's keyword arguments."""
+    the pad's connection (None: the pad answers over HTTP only), gr.mount_gradio_app's keyword arguments, and the
+    settings (the connection caps and the trusted proxies)."""
 
     blocks: gr.Blocks
     limits: Limits
     batcher: live.Batcher | None = None
     options: dict = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
 
 
-def middleware(app: App, trust: Trust | None = None) -> list[Middleware]:
+def middleware(app: App) -> list[Middleware]:
     """The guard in front of Gradio, told which app it guards, and gzip inside it (Gradio sends its page, config
     and scripts uncompressed; event streams stay as they are): 637 -> 404 KiB for the first screen with the
     system's fonts (accessible.THEME)."""
-    guard = Middleware(Guard, blocks=app.blocks, limits=app.limits, trust=trust)
+    guard = Middleware(Guard, blocks=app.blocks, limits=app.limits, trust=Trust(app.settings.trusted_proxies))
     return [guard, Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)]
 
 
@@ -212,11 +214,6 @@ def bounded_protocol(connections: Connections, header_timeout: float = HEADER_TI
     return Bounded
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
-
-
 def serve(app: App, server_name: str | None = None, server_port: int | None = None, quiet: bool = False) -> None:
     """Serve `app` until the process is stopped (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT as Gradio reads them)."""
     host = server_name or os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
@@ -239,8 +236,9 @@ def serve(app: App, server_name: str | None = None, server_port: int | None = No
         **options,
     )
     GradioInternals.of(app.blocks)  # the guard's limits need them: refuse to start when Gradio moved them
-    total = raise_file_limit(_env_int("DIGITNET_MAX_CONNECTIONS", MAX_CONNECTIONS))
-    connections = Connections(total, _env_int("DIGITNET_CONNECTIONS_PER_PEER", CONNECTIONS_PER_PEER), Trust.from_env())
+    settings = app.settings
+    total = raise_file_limit(settings.max_connections)
+    connections = Connections(total, settings.connections_per_peer, Trust(settings.trusted_proxies))
     config = uvicorn.Config(
         asgi,
         host=host,

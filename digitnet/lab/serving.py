@@ -16,8 +16,8 @@ from gradio_client import Client, handle_file
 from PIL import Image
 from websockets.sync.client import ClientConnection, connect
 
-from digitnet.client import TRUSTED_PROXIES
 from digitnet.drawing import CANVAS, payload
+from digitnet.settings import TRUSTED_PROXIES
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_7 = ROOT / "examples" / "digit_7_mnist_test_0.png"
