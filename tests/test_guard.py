@@ -494,3 +494,25 @@ def test_the_open_files_limit_is_raised_to_what_the_connections_need():
     want = min(soft + 100, hard) - SPARE_FDS
     assert raise_file_limit(want) == want
     assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= want + SPARE_FDS
+
+
+def test_the_settings_give_the_guards_limits_and_the_servers_caps():
+    """Read once from the environment (digitnet/settings.py): unset, the guard's own limits; set, the test server's."""
+    from digitnet.page import MAX_FILE_MB, guard_limits
+    from digitnet.settings import Settings
+
+    unset = guard_limits(Settings.from_env({}))
+    assert (unset.upload_bytes_per_minute, unset.uploads_held) == (guard.Limits().upload_bytes_per_minute, 5 * 2**30)
+    assert unset.max_upload == MAX_FILE_MB * 2**20 + guard.MULTIPART_SLACK and unset.event_rates == (("feedback", 10),)
+    small = Settings.from_env({"DIGITNET_UPLOAD_MB_PER_MINUTE": "1.5", "DIGITNET_UPLOADS_HELD_MB": "3",
+                               "DIGITNET_FEEDBACK_PER_MINUTE": "7", "DIGITNET_MAX_CONNECTIONS": "40",
+                               "DIGITNET_CONNECTIONS_PER_PEER": ""})  # fmt: skip
+    limits = guard_limits(small)
+    assert (limits.upload_bytes_per_minute, limits.uploads_held, limits.event_rates) == (
+        int(1.5 * 2**20), 3 * 2**20, (("feedback", 7),))  # fmt: skip
+    assert (small.max_connections, small.connections_per_peer, small.trusted_proxies) == (40, 256, "private")
+    assert ipaddress.ip_address("10.0.0.1") not in Trust(
+        Settings.from_env({"DIGITNET_TRUSTED_PROXIES": ""}).trusted_proxies
+    )
+    with pytest.raises(ValueError, match="DIGITNET_MAX_CONNECTIONS='lots'"):
+        Settings.from_env({"DIGITNET_MAX_CONNECTIONS": "lots"})
