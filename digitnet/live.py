@@ -135,13 +135,10 @@ class Batcher:
         self._wake = threading.Condition()
         self._worker: threading.Thread | None = None
 
-    async def reply(self, message: Any, client: str = "") -> dict:
-        """The reply to one message (a JSON value, or a connection's text): its drawing's answer, or why there is
-        none."""
+    async def reply(self, value: Any, client: str = "") -> dict:
+        """The reply to one drawing as a JSON value (the HTTP `live` function's): its answer, or why there is none."""
         try:
-            if isinstance(message, str):
-                return await self.submit(Drawing.read(message, self.names, self.default), client)
-            return await self.submit(Drawing.parse(message, self.names, self.default), client)
+            return await self.submit(Drawing.parse(value, self.names, self.default), client)
         except Unanswerable as e:
             return e.reply
 
@@ -216,7 +213,10 @@ async def serve_socket(websocket: WebSocket, batcher: Batcher) -> None:
         while True:
             await arrived.wait()
             arrived.clear()
-            reply = await batcher.reply(newest.pop(), client)
+            try:
+                reply = await batcher.submit(Drawing.read(newest.pop(), batcher.names, batcher.default), client)
+            except Unanswerable as e:
+                reply = e.reply
             try:
                 await websocket.send_text(json.dumps(reply))
             except (RuntimeError, OSError):  # the visitor left while it was answered
