@@ -142,6 +142,9 @@ def test_a_message_is_read_once_into_a_drawing_or_the_reply_that_refuses_it():
                                                                                          "one of mlp, cnn"}  # fmt: skip
     assert refused({"strokes": [[1, 2, 3]], "seq": 5}) == {"seq": 5, "error": "a stroke must hold x, y pairs of "
                                                             "finite numbers within -280..560"}  # fmt: skip
+    never = live.Batcher(lambda drawings: pytest.fail("an unanswerable message reached the batch"), names, "cnn")
+    text = json.dumps(pad_value() | {"seq": 6})  # the HTTP function takes a drawing, not a drawing's JSON text
+    assert asyncio.run(never.reply(text)) == {"seq": None, "error": live.NOT_A_DRAWING}
 
 
 def held_drawing(name: str, seq: int | None = None, final: bool = False) -> live.Drawing:
