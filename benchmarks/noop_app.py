@@ -11,7 +11,9 @@ import os
 
 from digitnet import live as pad_live
 from digitnet import models
-from digitnet.page import Handlers, concurrency, launch_options, layout
+from digitnet.page import Handlers, concurrency, guard_limits, launch_options, layout
+from digitnet.server import App, middleware
+from digitnet.settings import Settings
 
 NAMES = models.available()  # only the names, for the network selector: nothing is loaded
 _count = itertools.count()
@@ -44,17 +46,25 @@ def live(request: dict | None) -> dict:
     return {"seq": request.get("seq"), "answer": show(None, request.get("model", "cnn"))[0]}
 
 
+def constants(drawings: list[pad_live.Drawing]) -> list[dict]:
+    """The batcher's answers, constant as `live`'s."""
+    return [{"seq": d.seq, "answer": show(None, d.model)[0]} for d in drawings]
+
+
 def classify(path, model: str = "cnn") -> dict:
     return {"digit": 7, "confidence": 1.0, "probabilities": [0.0] * 7 + [1.0] + [0.0] * 2, "empty": False}
 
 
 CONCURRENCY = concurrency(on_gpu=False, cpus=os.cpu_count() or 1)  # as the app on this machine's CPU
-batcher = pad_live.Batcher(lambda requests: [live(r) for r in requests])  # the pad's connection, constant answers
+batcher = pad_live.Batcher(constants, NAMES, "cnn")  # the pad's connection, constant answers
 demo = layout(NAMES, Handlers(show, show, switch, classify, dream, fool, live, batcher=batcher), CONCURRENCY)
+settings = Settings.from_env(os.environ)
+app = App(demo, guard_limits(settings), batcher, launch_options(), settings)
 
 
 def launch(**kwargs):
-    return demo.launch(**launch_options(), **kwargs)
+    """Gradio's own launch() (no WebSocket: the pad answers over HTTP), with the app's guard."""
+    return demo.launch(**launch_options(), app_kwargs={"middleware": middleware(app)}, **kwargs)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from digitnet import visitors
+from digitnet import settings, visitors
 from digitnet.lab.attacks import Api
 from digitnet.lab.docs import write_section
 from digitnet.lab.feedback_load import kill_during, send
@@ -30,7 +30,7 @@ from digitnet.lab.serving import Server, forwarded_for, machine, pad_value, visi
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 COMMAND = "python -m benchmarks.visitors"
-RATE_S = 60 / 10  # one submission per client every 6 s: the guard's 10 a minute (feedback.PER_MINUTE)
+RATE_S = 60 / 10  # one submission per client every 6 s: the guard's 10 a minute (Settings.feedback_per_minute)
 
 
 def ms(values: list[float], q: float = 0.5) -> float:
@@ -125,7 +125,7 @@ def main() -> None:
     save = save_times()
     print(f"save: {save}", flush=True)
     with tempfile.TemporaryDirectory() as folder:
-        env = {visitors.DIR_ENV: folder, "DIGITNET_FEEDBACK_PER_MINUTE": "1000000"}
+        env = {settings.VISITORS_DIR: folder, settings.FEEDBACK_PER_MINUTE: "1000000"}
         with Server("app", env=env) as server:
             live_latency(server, 3, 0)  # warm-up
             runs = [

@@ -22,7 +22,6 @@ from digitnet.preprocess import InputError
 
 YES = "yes"
 GROUP = "feedback"  # the page's and the API's submissions: one at a time, and one per-client rate (the guard)
-PER_MINUTE = 10  # submissions per client per minute (DIGITNET_FEEDBACK_PER_MINUTE)
 CHOICES = [("Yes", YES), *((str(d), str(d)) for d in range(10)), ("Not a digit", visitors.NOT_A_DIGIT)]
 KEPT = (
     "Wrong? Tap what you drew. We keep the strokes, pen width, your answer, each network's answer, the app's "

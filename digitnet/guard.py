@@ -7,9 +7,8 @@ memory), decodes `data:` URLs with every Pillow format, keeps an entry for every
 client names, and keeps every unread result, all before the app's functions can check anything. So, for every
 request (the connections under them are bounded by digitnet/server.py):
 
-- **Who**: a client is an address (`client_key`; an IPv6 /64 network): the peer's, or, when the peer is a trusted
-  proxy (DIGITNET_TRUSTED_PROXIES, see `Trust`), the address that proxy appended to X-Forwarded-For. An entry that
-  is not an address never makes a new client (the request counts as the proxy's own).
+- **Who**: a client as digitnet/client.py decides (an address, or an IPv6 /64 network; behind a trusted proxy, the
+  address it appended to X-Forwarded-For).
 - **Bodies**: none where the app needs none (GET and the like: 413); a JSON body at most MAX_JSON_BODY bytes (a
   drawing at the pad's limit of 5,000 points is about 60 KB), an upload at most the upload limit plus
   MULTIPART_SLACK; checked against the declared Content-Length before anything is read, then counted as it
@@ -47,16 +46,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import ctypes
-import ipaddress
 import json
 import math
-import os
 import re
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import parse_qs
 
+from digitnet import asgi
+from digitnet.asgi import Refused
+from digitnet.client import CLIENT, Trust, client_key
 from digitnet.internals import GradioInternals
 from digitnet.ledgers import Budget, Open, PerClientWindows, Sessions, clock
 
@@ -70,11 +68,8 @@ BODY_METHODS = ("POST", "PUT", "PATCH")
 UPLOAD_ID = re.compile(r"[0-9a-z]{1,32}")  # the page's ids: Math.random().toString(36).substring(2)
 FILE_TYPE = "gradio.FileData"
 REMOTE_FILE = "file values must name a file uploaded to this app (POST /gradio_api/upload): {} are not accepted"
-TRUSTED_PROXIES = "DIGITNET_TRUSTED_PROXIES"
 SOCKET_PATH = "/live"  # the pad's WebSocket (digitnet/live.PATH)
-CLIENT = "digitnet.client"  # where the guard leaves the client's key in the scope (for digitnet/live.py)
 LIVE_SESSION = "digitnet-live"  # the session of component_server calls whose own session Gradio does not hold
-IPV6_CLIENT_PREFIX = 64  # one client per /64: a single IPv6 customer is usually given a whole /64
 
 
 @dataclass(frozen=True)
@@ -105,101 +100,6 @@ class Limits:
     event_rates: tuple[tuple[str, int], ...] = ()  # (concurrency_id, events per client per minute)
 
 
-def return_freed_memory(threshold: int = 2**20) -> bool:
-    """Have glibc give large freed blocks back to the system at once (True if it took the setting).
-
-    By default glibc raises its mmap threshold to the size of the largest block freed so far (up to 32 MB), so
-    after one large image every later decode of that size comes from the heap of whichever worker thread ran it,
-    and stays in the process's resident memory when freed. A fixed threshold maps every block of `threshold`
-    bytes or more on its own and unmaps it when it is freed."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc (macOS, Windows, musl): nothing to do
-        return False
-    m_mmap_threshold = -3
-    return bool(libc.mallopt(m_mmap_threshold, threshold))
-
-
-class Trust:
-    """The proxies whose X-Forwarded-For entries are believed: networks, from DIGITNET_TRUSTED_PROXIES.
-
-    A comma-separated list of addresses or networks (`127.0.0.1`, `10.0.0.0/8`), `private` for every non-public
-    address except loopback (the Hugging Face Spaces proxy, Cloud Run's front end: the default), or `none` (the
-    app faces the internet: the peer is the client). Loopback is trusted only when named: from loopback any
-    header could be written by anyone on the machine."""
-
-    def __init__(self, spec: str = "private") -> None:
-        self.private = False
-        self.networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
-        for item in (part.strip() for part in spec.split(",")):
-            if item == "private":
-                self.private = True
-            elif item and item != "none":
-                try:
-                    self.networks.append(ipaddress.ip_network(item, strict=False))
-                except ValueError as e:
-                    raise ValueError(
-                        f"{TRUSTED_PROXIES}: {item!r} is not an address, a network, 'private' or 'none'"
-                    ) from e
-
-    @classmethod
-    def from_env(cls) -> Trust:
-        return cls(os.environ.get(TRUSTED_PROXIES, "private"))
-
-    def __contains__(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> bool:
-        if address is None:
-            return False
-        if self.private and not address.is_global and not address.is_loopback:
-            return True
-        return any(address in net for net in self.networks)
-
-
-def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """An address as proxies write them (`1.2.3.4`, `1.2.3.4:5678`, `[::1]:80`, `::1`), or None."""
-    text = text.strip()
-    if text.startswith("[") and "]" in text:
-        text = text[1 : text.index("]")]
-    elif text.count(":") == 1:
-        text = text.split(":", 1)[0]
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        return None
-
-
-def client_key(scope: dict, trust: Trust | None = None) -> str:
-    """Who sent the request: the peer, or, when the peer is a trusted proxy, the address the trusted proxies saw:
-    X-Forwarded-For read from the right, past the entries of trusted proxies. When an entry is not an address, or
-    every entry is a trusted one, the request counts as the peer's: a header never makes a new client by itself."""
-    trust = trust or Trust()
-    peer = (scope.get("client") or ("unknown", 0))[0]
-    hop = parse_address(peer)
-    if hop not in trust:
-        return peer if hop is None else client_of(hop)
-    forwarded = [
-        part
-        for name, value in scope.get("headers", [])
-        if name == b"x-forwarded-for"
-        for part in value.decode("latin-1").split(",")
-    ]
-    for entry in reversed(forwarded):
-        address = parse_address(entry)
-        if address is None:
-            return peer
-        if address not in trust:
-            return client_of(address)
-    return peer
-
-
-def client_of(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
-    """The client an address belongs to: itself, or for IPv6 its /64 network."""
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/{IPV6_CLIENT_PREFIX}", strict=False))
-    return str(address)
-
-
 def check_json(value: Any, depth: int = 0) -> str | None:
     """Why a request's parsed JSON is refused, or None: nesting and file objects that are not uploads."""
     if depth > MAX_DEPTH:
@@ -224,20 +124,13 @@ def check_json(value: Any, depth: int = 0) -> str | None:
     return None
 
 
-class Refused(Exception):
-    """A request refused part way (raised from inside receive; the guard answers with `status` and `message`)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-
-
 class Guard:
-    """The ASGI middleware: `Middleware(Guard, max_upload=..., limits=Limits(...))` (see page.launch_options).
+    """The ASGI middleware: `Middleware(Guard, blocks=..., limits=Limits(...))` (see server.middleware).
 
     `blocks`: the Gradio app behind it, whose internals the queue, session and upload-progress limits use
     (digitnet/internals.py); by default the app of the first request (Gradio's App sets itself as the request's
-    app), checked then; an app that is not Gradio (tests) has no queue and no sessions to limit."""
+    app), checked then; an app that is not Gradio (tests) has no queue and no sessions to limit. `trust`: the
+    proxies whose X-Forwarded-For is believed (digitnet/client.py; default: private addresses)."""
 
     def __init__(
         self,
@@ -254,7 +147,7 @@ class Guard:
         if max_upload is not None:
             sizes["max_upload"] = max_upload + MULTIPART_SLACK
         self.limits = replace(limits or Limits(), **sizes)
-        self.trust = trust or Trust.from_env()
+        self.trust = trust or Trust()
         self.gradio = GradioInternals.of(blocks) if blocks is not None else None
         self.looked_up = blocks is not None
         lim = self.limits
@@ -302,14 +195,19 @@ class Guard:
         scope[CLIENT] = client_key(scope, self.trust)
         route = path.split(PREFIX, 1)[1] if PREFIX in path else None
         if (why := self._unused(path, route, method)) is not None:
-            return await _reply(send, 404, why)
+            return await asgi.reply(send, 404, why)
         limit = self._body_limit(route, method)
-        if (declared := _content_length(scope)) is not None and declared > limit or _chunked(scope) and not limit:
-            return await _reply(send, 413, _too_large(limit, route))
+        if (
+            (declared := asgi.content_length(scope)) is not None
+            and declared > limit
+            or asgi.chunked(scope)
+            and not limit
+        ):
+            return await asgi.reply(send, 413, _too_large(limit, route))
         key = scope[CLIENT]
         stream = method == "GET" and route is not None and route.startswith(STREAM_ROUTES)
         if not self.requests.take(key):
-            return await _reply(send, 429, f"at most {self.limits.requests_per_client} open requests per client",
+            return await asgi.reply(send, 429, f"at most {self.limits.requests_per_client} open requests per client",
                                 retry=True)  # fmt: skip
         try:
             if stream:
@@ -321,7 +219,7 @@ class Guard:
             else:
                 await self.app(scope, self._deadline(receive), send)
         except Refused as r:
-            await _reply(send, r.status, r.message)  # nothing was sent yet: refused while reading the body
+            await asgi.reply(send, r.status, r.message)  # nothing was sent yet: refused while reading the body
         finally:
             self.requests.give(key)
 
@@ -360,11 +258,11 @@ class Guard:
         """A long-lived GET: counted among the client's streams while it is open."""
         upload_id = None
         if route.startswith("upload_progress"):
-            upload_id = _query(scope, "upload_id")
+            upload_id = asgi.query(scope, "upload_id")
             if upload_id is None or not UPLOAD_ID.fullmatch(upload_id):
-                return await _reply(send, 400, "upload_id must be 1-32 lowercase letters or digits")
+                return await asgi.reply(send, 400, "upload_id must be 1-32 lowercase letters or digits")
         if not self.streams.take(key):
-            return await _reply(send, 429, f"at most {self.limits.streams_per_client} open streams per client",
+            return await asgi.reply(send, 429, f"at most {self.limits.streams_per_client} open streams per client",
                                 retry=True)  # fmt: skip
         try:
             await self.app(scope, self._deadline(receive), send)
@@ -375,13 +273,13 @@ class Guard:
 
     async def _upload(self, scope, receive, send, key: str) -> None:
         """Pass an upload on, charging each chunk to the budgets as it arrives and counting its parts."""
-        upload_id = _query(scope, "upload_id")
+        upload_id = asgi.query(scope, "upload_id")
         if upload_id is not None and not UPLOAD_ID.fullmatch(upload_id):
-            return await _reply(send, 400, "upload_id must be 1-32 lowercase letters or digits")
+            return await asgi.reply(send, 400, "upload_id must be 1-32 lowercase letters or digits")
         if not self.uploading.take(key):
-            return await _reply(send, 429, f"at most {self.limits.uploads_at_once} uploads at once per client",
+            return await asgi.reply(send, 429, f"at most {self.limits.uploads_at_once} uploads at once per client",
                                 retry=True)  # fmt: skip
-        parts = _Parts(_boundary(scope))
+        parts = asgi.Parts(asgi.boundary(scope))
         refusal: list[Refused] = []
         limit, lim = self.limits.max_upload, self.limits
         seen = 0
@@ -390,28 +288,30 @@ class Guard:
 
         async def counting():
             nonlocal seen
-            message = await _refusing(timed, refusal, error)
+            message = await asgi.refusing(timed, refusal, error)
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
                 seen += len(chunk)
                 new_parts = parts.feed(chunk)
                 if seen > limit:
-                    _raise(refusal, error, Refused(413, _too_large(limit, "upload")))
+                    asgi.refuse(refusal, error, Refused(413, _too_large(limit, "upload")))
                 if parts.count > lim.parts_per_upload:
-                    _raise(refusal, error, Refused(413, f"an upload may have at most {lim.parts_per_upload} parts"))
+                    asgi.refuse(
+                        refusal, error, Refused(413, f"an upload may have at most {lim.parts_per_upload} parts")
+                    )
                 why = self.budget.charge(key, len(chunk) + new_parts * lim.file_overhead, new_parts)
                 if why is not None:
-                    _raise(refusal, error, Refused(429, why + "; try again later"))
+                    asgi.refuse(refusal, error, Refused(429, why + "; try again later"))
             return message
 
-        sending = _Replacing(send, refusal)
+        sending = asgi.Replacing(send, refusal)
         try:
             await self.app(scope, counting, sending)
         except (Refused, error):
             if not refusal:
                 raise
             if not sending.started:  # Gradio let the refusal through instead of answering
-                await _reply(send, refusal[0].status, refusal[0].message)
+                await asgi.reply(send, refusal[0].status, refusal[0].message)
         finally:
             self.uploading.give(key)
             if upload_id is not None and self.gradio:
@@ -421,7 +321,7 @@ class Guard:
         """Read the whole body (bounded, with a deadline), check its JSON, then dispatch it."""
         body = await self._read(receive, limit, key)
         parsed = None
-        if _is_json(scope) and body:
+        if asgi.is_json(scope) and body:
             try:
                 parsed = json.loads(body)
                 why = check_json(parsed)
@@ -430,7 +330,7 @@ class Guard:
             except ValueError:
                 why = None  # not JSON: Gradio answers it
             if why is not None:
-                return await _reply(send, 400, why)
+                return await asgi.reply(send, 400, why)
         session = parsed.get("session_hash") if isinstance(parsed, dict) else None
         if route is not None and route.startswith("component_server"):
             if isinstance(session, str) and self.gradio and not self.gradio.held(session):
@@ -439,19 +339,19 @@ class Guard:
                 body = json.dumps(parsed | {"session_hash": LIVE_SESSION}).encode()
             elif isinstance(session, str):
                 self.sessions.remember(session, key)
-        replay = _replay(body, receive)
+        replay = asgi.replay(body, receive)
         if route is not None and route.startswith("component_server"):
             busy = f"at most {self.limits.live_per_client} live predictions at once per client"
             return await self._counted(self.live, key, scope, replay, send, busy)
         if route is None or not route.startswith(EVENT_ROUTES):
             return await self.app(scope, replay, send)
         if self.sessions.pending(key) + self.joining.counts[key] >= self.limits.per_client:
-            return await _reply(
+            return await asgi.reply(
                 send, 429, f"this client already has {self.limits.per_client} requests waiting, running or with "
                 "results not yet read; send the next one when one of them has been answered", retry=True,
             )  # fmt: skip
         if (why := self._rated(route, parsed, key)) is not None:
-            return await _reply(send, 429, why, retry=True)
+            return await asgi.reply(send, 429, why, retry=True)
         if isinstance(session, str):
             self.sessions.remember(session, key)
         elif route.startswith("call/"):  # Gradio makes the event's id its session: read it from the response
@@ -474,7 +374,7 @@ class Guard:
         """Pass the request on, counted in `ledger` under `key` until it is answered; 429 when `key` has its
         share open already."""
         if not ledger.take(key):
-            return await _reply(send, 429, refusal, retry=True)
+            return await asgi.reply(send, 429, refusal, retry=True)
         try:
             await self.app(scope, receive, send)
         finally:
@@ -549,97 +449,6 @@ class Guard:
         return sending
 
 
-class _Parts:
-    """Counts the parts of a multipart body as it streams past (each delimiter `--boundary` after a line break,
-    or at the very start, opens a part; the closing one does not)."""
-
-    def __init__(self, boundary: bytes | None) -> None:
-        self.delimiter = b"\r\n--" + boundary if boundary else None
-        self.tail = b"\r\n"  # the body's first delimiter has no line break before it
-        self.delimiters = 0
-
-    @property
-    def count(self) -> int:
-        return max(0, self.delimiters - 1)
-
-    def feed(self, chunk: bytes) -> int:
-        """Count the delimiters that end in `chunk`; returns how many parts that added."""
-        if self.delimiter is None:
-            return 0
-        before = self.count
-        data = self.tail + chunk
-        self.delimiters += data.count(self.delimiter)
-        self.tail = data[-(len(self.delimiter) - 1) :]
-        # a delimiter wholly inside the kept tail was counted already: the tail is shorter than one delimiter
-        return self.count - before
-
-
-async def _refusing(receive, refusal: list[Refused], error: type):
-    """receive, with a timeout turned into the exception Gradio's upload parser cleans up after."""
-    try:
-        return await receive()
-    except Refused as r:
-        _raise(refusal, error, r)
-
-
-def _raise(refusal: list[Refused], error: type, why: Refused):
-    """Note why an upload is refused and raise `error` (Gradio's MultiPartException: it deletes the partial
-    files and answers; `_replacing` then sends the guard's answer instead)."""
-    refusal.append(why)
-    raise why if error is Refused else error(why.message)
-
-
-class _Replacing:
-    """A send that answers with the guard's refusal instead of Gradio's answer once the guard refused."""
-
-    def __init__(self, send, refusal: list[Refused]) -> None:
-        self.send, self.refusal = send, refusal
-        self.started = self.replaced = False
-
-    async def __call__(self, message) -> None:
-        if message["type"] == "http.response.start":
-            self.started = True
-            if self.refusal:
-                self.replaced = True
-                return await _reply(self.send, self.refusal[0].status, self.refusal[0].message)
-        if not self.replaced:
-            await self.send(message)
-
-
-def _boundary(scope: dict) -> bytes | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-type":
-            match = re.search(rb'boundary="?([^";]+)"?', value)
-            return match.group(1) if match else None
-    return None
-
-
-def _query(scope: dict, name: str) -> str | None:
-    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name)
-    return values[0] if values else None
-
-
-def _content_length(scope: dict) -> int | None:
-    for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
-
-
-def _chunked(scope: dict) -> bool:
-    return any(name == b"transfer-encoding" for name, _ in scope.get("headers", []))
-
-
-def _is_json(scope: dict) -> bool:
-    for name, value in scope.get("headers", []):
-        if name == b"content-type":
-            return b"json" in value.lower()
-    return True  # FastAPI reads a body without a content type as JSON
-
-
 def _too_large(limit: int, route: str | None) -> str:
     if not limit:
         return "this request takes no body"
@@ -649,28 +458,3 @@ def _too_large(limit: int, route: str | None) -> str:
 
 def _size(n: int) -> str:
     return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{math.ceil(n / 1024)} KB"
-
-
-def _replay(body: bytes, receive):
-    sent = False
-
-    async def replay():
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()  # e.g. http.disconnect
-
-    return replay
-
-
-async def _reply(send, status: int, message: str, retry: bool = False) -> None:
-    body = json.dumps({"detail": message}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if retry or status in (429, 503):
-        headers.append((b"retry-after", b"1"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-__all__ = ["Guard", "Limits", "Refused", "Trust", "check_json", "client_key", "return_freed_memory"]

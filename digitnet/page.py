@@ -1,26 +1,28 @@
 """The web page: its layout, the functions behind its events, and the serving settings.
 
-`build(networks)` returns the Gradio Blocks for explicitly loaded networks; app.py calls it once. `layout` takes
-the event functions as data, so the no-op baselines in benchmarks/ serve the very same page without networks.
+`build(networks)` returns what digitnet/server.py serves (server.App: the Gradio Blocks, the pad's batcher, the
+guard's limits, the mount options) for explicitly loaded networks; app.py calls it once. `layout` takes the event
+functions as data, so the no-op baselines in benchmarks/ serve the very same page without networks.
 """
 
 from __future__ import annotations
 
-import os
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
-from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
 
-from digitnet import accessible, components, drawing, explore, feedback, live, views, visitors, web
-from digitnet.guard import CLIENT, MULTIPART_SLACK, Guard, Limits
+from digitnet import accessible, components, drawing, explore, feedback, live, views, visitors, visitors_push, web
+from digitnet.client import CLIENT
+from digitnet.guard import MULTIPART_SLACK, Limits
 from digitnet.pad import DrawPad
 from digitnet.predict import Analysis, Networks, Prediction
 from digitnet.preprocess import EmptyImage, InputError, preprocess
+from digitnet.server import App
+from digitnet.settings import Settings
 
 MAX_FILE_MB = 5
 MAX_FILE_SIZE = f"{MAX_FILE_MB}mb"
@@ -109,8 +111,10 @@ def _prepared(image, read: Callable = prepare) -> np.ndarray | None:
         raise gr.Error(str(e)) from e
 
 
-def handlers(networks: Networks, gpu: Callable | None = None) -> Handlers:
-    """The real event functions. `gpu` wraps the functions that run the networks (spaces.GPU on ZeroGPU)."""
+def handlers(networks: Networks, gpu: Callable | None = None, settings: Settings | None = None) -> Handlers:
+    """The real event functions. `gpu` wraps the functions that run the networks (spaces.GPU on ZeroGPU);
+    `settings`: where visitors' drawings are kept (default: nowhere)."""
+    settings = settings or Settings()
     on_device = gpu or (lambda f: f)  # the functions that run the networks: on the GPU under ZeroGPU
     analyse: Callable[[np.ndarray | None, str], Analysis] = on_device(networks.analyse)
     predict: Callable[[np.ndarray | None, str], Prediction] = on_device(networks.predict)
@@ -167,39 +171,18 @@ def handlers(networks: Networks, gpu: Callable | None = None) -> Handlers:
             raise gr.Error("the digit to make the network say must be 0-9")
         return views.fooled(explore_fool(networks.predictors[model], x, int(target)))
 
-    def answers(requests: list) -> list[dict]:
-        """Drawings as the pad sends them -> {"seq", "answer" | "error"} each; every network runs once on all of
-        its drawings (the live readout's batches, digitnet/live.py)."""
-        checked = [_checked(r, networks.names, default) for r in requests]
-        todo = [c for _, c in checked if c is not None]
-        ran = iter(predict_many(todo) if todo else [])
-        return [reply if c is None else reply | {"answer": views.answer(next(ran))} for reply, c in checked]
-
-    batcher = live.Batcher(answers)
+    batcher = live.Batcher(live.answering(predict_many), networks.names, default)
 
     async def live_answer(request: dict | None, visitor: gr.Request = None) -> dict:
         """The pad's live readout over HTTP: {"strokes", "width", "seq", "model", "final"} -> {"seq", "answer"}
         (or "error"). A component server function: a plain POST that skips the queue; it joins the batches of the
         pad's own connection (digitnet/live.py), a pen-up drawing ("final": true) ahead of live ones.
         digitnet/guard.py holds each client to LIVE_PER_CLIENT at once."""
-        return await batcher.submit(request, _client(visitor))
+        return await batcher.reply(request, _client(visitor))
 
     live_answer.__name__ = "live"  # the pad calls it as server.live
-    kept = feedback.handler(predict, networks.names, visitors.Store.from_env)
+    kept = feedback.handler(predict, networks.names, functools.partial(visitors_store, settings))
     return Handlers(show, draw, switch, classify, dream, fool, live_answer, exhibit, kept, batcher)
-
-
-def _checked(request, names: list[str], default: str) -> tuple[dict, tuple[np.ndarray | None, str] | None]:
-    """A live drawing -> (its reply so far, (its input, the network) to answer), or (the error reply, None)."""
-    if not isinstance(request, dict):
-        return {"seq": None, "error": live.NOT_A_DRAWING}, None
-    seq, model = live.seq_of(request), request.get("model", default)
-    if model not in names:
-        return {"seq": seq, "error": f"unknown network; choose one of {', '.join(names)}"}, None
-    try:
-        return {"seq": seq}, (drawing.to_input(request), model)
-    except InputError as e:
-        return {"seq": seq, "error": str(e)}, None
 
 
 def _client(visitor: gr.Request | None) -> str:
@@ -307,38 +290,45 @@ def layout(names: list[str], h: Handlers, concurrency_limit: int) -> gr.Blocks:
         exhibit_button.click(h.exhibit, None, exhibit, api_name="exhibit", **slow)
     # api_open=False: no direct POST /gradio_api/run/... that would skip the queue and its per-client share.
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=concurrency_limit, api_open=False)
-    demo.live_batcher = h.batcher  # digitnet/server.py serves the pad's connection (live.PATH) with it
     return demo
 
 
-def build(networks: Networks, gpu: Callable | None = None, cpus: int = 1) -> gr.Blocks:
-    """The app's page for these networks (`gpu`: the decorator for the function that runs them)."""
-    limit = concurrency(networks.on_gpu, cpus)
-    return layout(networks.names, handlers(networks, gpu), limit)
+def build(networks: Networks, settings: Settings, gpu: Callable | None = None, cpus: int = 1) -> App:
+    """The app for these networks and settings, as digitnet/server.py serves it (`gpu`: the decorator for the
+    function that runs them)."""
+    h = handlers(networks, gpu, settings)
+    blocks = layout(networks.names, h, concurrency(networks.on_gpu, cpus))
+    return App(blocks, guard_limits(settings), h.batcher, launch_options(), settings)
 
 
-def guard_limits() -> Limits:
-    """The guard's limits for the page's upload size; DIGITNET_UPLOAD_MB_PER_MINUTE and DIGITNET_UPLOADS_HELD_MB
-    make the upload budgets smaller for a test server (tests/test_guard.py)."""
+def guard_limits(settings: Settings) -> Limits:
+    """The guard's limits for the page's upload size and the feedback rate; DIGITNET_UPLOAD_MB_PER_MINUTE and
+    DIGITNET_UPLOADS_HELD_MB make the upload budgets smaller for a test server (tests/test_guard.py)."""
     sizes = {}
-    if per_minute := os.environ.get("DIGITNET_UPLOAD_MB_PER_MINUTE"):
-        sizes["upload_bytes_per_minute"] = int(float(per_minute) * 2**20)
-    if held := os.environ.get("DIGITNET_UPLOADS_HELD_MB"):
-        sizes["uploads_held"] = int(float(held) * 2**20)
-    rate = int(os.environ.get("DIGITNET_FEEDBACK_PER_MINUTE") or feedback.PER_MINUTE)
-    limits = Limits(max_upload=MAX_FILE_MB * 2**20 + MULTIPART_SLACK, event_rates=((feedback.GROUP, rate),))
+    if settings.upload_mb_per_minute is not None:
+        sizes["upload_bytes_per_minute"] = int(settings.upload_mb_per_minute * 2**20)
+    if settings.uploads_held_mb is not None:
+        sizes["uploads_held"] = int(settings.uploads_held_mb * 2**20)
+    rates = ((feedback.GROUP, settings.feedback_per_minute),)
+    limits = Limits(max_upload=MAX_FILE_MB * 2**20 + MULTIPART_SLACK, event_rates=rates)
     return replace(limits, **sizes)
 
 
+def visitors_store(settings: Settings) -> visitors.Store | None:
+    """The visitors' store as set (None: DIGITNET_VISITORS_DIR=off, nothing kept), its push started when a
+    repository is set (digitnet/visitors_push.py; the scheduler's own thread keeps it going)."""
+    if settings.visitors_dir is None:
+        return None
+    store = visitors.Store(settings.visitors_dir, settings.visitors_max_rows, settings.visitors_max_bytes,
+                           settings.version)  # fmt: skip
+    visitors_push.start(store, settings.visitors_repo, settings.visitors_push_minutes)
+    return store
+
+
 def launch_options() -> dict:
-    """The serving settings the page needs, as keyword arguments of demo.launch() and of digitnet.server.serve:
-    the upload limit, the page's own CSS, the request limits in front of Gradio (digitnet/guard.py: bodies, file
-    values, each client's share of the queue, uploads, streams and sessions), how many sessions Gradio keeps, and
-    no server-side rendering (a Node server in front of the app would be outside those limits)."""
-    guard = Middleware(Guard, limits=guard_limits())
-    # Responses gzipped inside the guard (Gradio sends its page, config and scripts uncompressed; event streams stay
-    # as they are): 637 -> 404 KiB for the first screen with the system's fonts (accessible.THEME).
-    gzip = Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    """The serving settings the page needs, as keyword arguments of demo.launch() and of gr.mount_gradio_app
+    (digitnet/server.py, App.options): the upload limit, the page's own CSS, how many sessions Gradio keeps, and
+    no server-side rendering (a Node server in front of the app would be outside the guard's limits)."""
     # The page's own CSS (web/page.css). On a phone the pad and the answer must share one screen: the intro's
     # sentence waits in the explanation below. One answer: on the Draw tab the readout under the pad is the
     # answer; the view below it adds only the reasons. Until the pad is on the page, only the intro shows: Gradio
@@ -349,7 +339,6 @@ def launch_options() -> dict:
         css="\n".join([web.source("page.css"), feedback.css(), accessible.css()]),
         theme=accessible.THEME,
         js=accessible.js(),
-        app_kwargs={"middleware": [guard, gzip]},
         state_session_capacity=SESSIONS,
         ssr_mode=False,
     )

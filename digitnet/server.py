@@ -5,29 +5,33 @@ to send a request's headers (a connection that never finishes them stays open fo
 descriptor), and the X-Forwarded-For header of any loopback peer believed. `serve` mounts the same Gradio app
 (`gr.mount_gradio_app`) and runs uvicorn itself with:
 
-- at most MAX_CONNECTIONS connections open (503 past it), and at most CONNECTIONS_PER_PEER from one peer that is
-  not a trusted proxy (429; behind a proxy every visitor shares the proxy's connections, and digitnet/guard.py
+- at most `max_connections` connections open (503 past it), and at most `connections_per_peer` from one peer that
+  is not a trusted proxy (429; behind a proxy every visitor shares the proxy's connections, and digitnet/guard.py
   counts each visitor's open requests instead); the file-descriptor limit raised to what the cap needs;
 - a request's headers complete within HEADER_TIMEOUT_S of the connection opening or of the previous answer
   (else 408 and the connection closed), idle keep-alive connections closed after KEEP_ALIVE_S, headers at most
   MAX_HEADER_BYTES;
-- no proxy headers read by uvicorn: digitnet/guard.py decides who the client is (DIGITNET_TRUSTED_PROXIES);
-- the pad's WebSocket (digitnet/live.py, at live.PATH on Gradio's own app, behind the guard) when the page has a
+- no proxy headers read by uvicorn: digitnet/client.py decides who the client is (`trusted_proxies`);
+- the guard (digitnet/guard.py) told which Gradio app it guards, and responses gzipped inside it;
+- the pad's WebSocket (digitnet/live.py, at live.PATH on Gradio's own app, behind the guard) when the app has a
   batcher: a message at most MAX_JSON_BODY bytes (else the connection is closed, 1009), no compression (a small
   message could inflate), pings every PING_S; an upgraded connection still counts among the connections.
 
-For tests, DIGITNET_MAX_CONNECTIONS and DIGITNET_CONNECTIONS_PER_PEER override the two caps.
+The caps and the trusted proxies are the app's settings (digitnet/settings.py: 2,048 and 256 unless
+DIGITNET_MAX_CONNECTIONS and DIGITNET_CONNECTIONS_PER_PEER say otherwise, for tests).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import functools
 import json
 import os
 import resource
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import gradio as gr
 import h11
@@ -35,21 +39,58 @@ import uvicorn
 from fastapi import FastAPI
 from gradio.utils import get_space
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import WebSocketRoute
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from digitnet import live
-from digitnet.guard import MAX_JSON_BODY, Guard, Trust, client_of, parse_address
+from digitnet.client import Trust, client_of, parse_address
+from digitnet.guard import MAX_JSON_BODY, Guard, Limits
 from digitnet.internals import GradioInternals
+from digitnet.settings import Settings
 
-MAX_CONNECTIONS = 2048
-CONNECTIONS_PER_PEER = 256  # a browser opens at most 6 per host; a school's NAT is one address for a class
 HEADER_TIMEOUT_S = 10.0
 KEEP_ALIVE_S = 5
 MAX_HEADER_BYTES = 16 * 1024
 PING_S = 20.0
 SPARE_FDS = 256  # files beyond the connections: weights, uploads being written, logs, the event loop's own
+
+
+@dataclass(frozen=True)
+class App:
+    """What `serve` serves (digitnet/page.py's `build` makes it): the page, the guard's limits, the batcher behind
+    the pad's connection (None: the pad answers over HTTP only), gr.mount_gradio_app's keyword arguments, and the
+    settings (the connection caps and the trusted proxies)."""
+
+    blocks: gr.Blocks
+    limits: Limits
+    batcher: live.Batcher | None = None
+    options: dict = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
+
+
+def middleware(app: App) -> list[Middleware]:
+    """The guard in front of Gradio, told which app it guards, and gzip inside it (Gradio sends its page, config
+    and scripts uncompressed; event streams stay as they are): 637 -> 404 KiB for the first screen with the
+    system's fonts (accessible.THEME)."""
+    guard = Middleware(Guard, blocks=app.blocks, limits=app.limits, trust=Trust(app.settings.trusted_proxies))
+    return [guard, Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)]
+
+
+def return_freed_memory(threshold: int = 2**20) -> bool:
+    """Have glibc give large freed blocks back to the system at once (True if it took the setting).
+
+    By default glibc raises its mmap threshold to the size of the largest block freed so far (up to 32 MB), so
+    after one large image every later decode of that size comes from the heap of whichever worker thread ran it,
+    and stays in the process's resident memory when freed. A fixed threshold maps every block of `threshold`
+    bytes or more on its own and unmaps it when it is freed."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (macOS, Windows, musl): nothing to do
+        return False
+    m_mmap_threshold = -3
+    return bool(libc.mallopt(m_mmap_threshold, threshold))
 
 
 def raise_file_limit(connections: int) -> int:
@@ -173,49 +214,33 @@ def bounded_protocol(connections: Connections, header_timeout: float = HEADER_TI
     return Bounded
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
-
-
-def serve(
-    demo: gr.Blocks,
-    server_name: str | None = None,
-    server_port: int | None = None,
-    quiet: bool = False,
-    state_session_capacity: int = 10_000,
-    **mount_options,
-) -> None:
-    """Serve `demo` until the process is stopped (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT as Gradio reads them).
-    `mount_options`: gr.mount_gradio_app's keyword arguments (page.launch_options())."""
+def serve(app: App, server_name: str | None = None, server_port: int | None = None, quiet: bool = False) -> None:
+    """Serve `app` until the process is stopped (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT as Gradio reads them)."""
     host = server_name or os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
     port = server_port or int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
-    demo.state_session_capacity = state_session_capacity
-    mount_options.setdefault("ssr_mode", False)  # a Node proxy in front would be a second, unbounded server
-    mount_options.setdefault("root_path", os.environ.get("GRADIO_ROOT_PATH") or None)  # as launch() reads them
-    mount_options.setdefault("pwa", get_space() is not None)
-    app_kwargs = dict(mount_options.pop("app_kwargs", {}))
-    if (batcher := getattr(demo, "live_batcher", None)) is not None:  # on Gradio's own app, behind the guard
-        endpoint = functools.partial(live.serve_socket, batcher=batcher)
-        app_kwargs["routes"] = [*app_kwargs.get("routes", []), WebSocketRoute(live.PATH, endpoint)]
-    middleware = [  # the guard told which app it guards, rather than finding it from the first request
-        Middleware(m.cls, *m.args, **(m.kwargs | {"blocks": demo})) if m.cls is Guard else m
-        for m in app_kwargs.get("middleware", [])
-    ]
-    app = gr.mount_gradio_app(
+    options = dict(app.options)
+    app.blocks.state_session_capacity = options.pop("state_session_capacity", 10_000)
+    options.setdefault("ssr_mode", False)  # a Node proxy in front would be a second, unbounded server
+    options.setdefault("root_path", os.environ.get("GRADIO_ROOT_PATH") or None)  # as launch() reads them
+    options.setdefault("pwa", get_space() is not None)
+    routes = []
+    if app.batcher is not None:  # on Gradio's own app, behind the guard
+        routes.append(WebSocketRoute(live.PATH, functools.partial(live.serve_socket, batcher=app.batcher)))
+    asgi = gr.mount_gradio_app(
         FastAPI(docs_url=None, redoc_url=None, openapi_url=None),
-        demo,
+        app.blocks,
         path="/",
         server_name=host,
         server_port=port,
-        app_kwargs=app_kwargs | {"middleware": middleware},
-        **mount_options,
+        app_kwargs={"middleware": middleware(app), "routes": routes},
+        **options,
     )
-    GradioInternals.of(demo)  # the guard's limits need them: refuse to start when Gradio moved them
-    total = raise_file_limit(_env_int("DIGITNET_MAX_CONNECTIONS", MAX_CONNECTIONS))
-    connections = Connections(total, _env_int("DIGITNET_CONNECTIONS_PER_PEER", CONNECTIONS_PER_PEER), Trust.from_env())
+    GradioInternals.of(app.blocks)  # the guard's limits need them: refuse to start when Gradio moved them
+    settings = app.settings
+    total = raise_file_limit(settings.max_connections)
+    connections = Connections(total, settings.connections_per_peer, Trust(settings.trusted_proxies))
     config = uvicorn.Config(
-        app,
+        asgi,
         host=host,
         port=port,
         log_level="warning",

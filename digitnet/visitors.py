@@ -4,22 +4,21 @@ A row is a drawing from the pad (never an upload), its pen width, the label the 
 "not a digit"), whether they simply agreed with the answer shown, each network's answer at the time, the app's
 version and the time (UTC). No address, no cookie, no session id. See docs/visitors.md.
 
-Where: the folder DIGITNET_VISITORS_DIR (`off`: nothing is kept); without it /data/visitors on a Hugging Face
-Space with persistent storage (/data writable), else ~/.local/share/digitnet/visitors. The file is
-visitors.sqlite3 in WAL mode with synchronous=FULL: `Store.add` returns only once the row's commit is on disk,
-so an acknowledged drawing survives a kill -9 of the server (and a power cut). The schema's version is SQLite's
-user_version; opening an older file migrates it (MIGRATIONS), a newer one is refused.
+Where: the folder the store is opened in (the app's: DIGITNET_VISITORS_DIR or its default, digitnet/settings.py;
+the app opens it, and starts its push when one is set, digitnet/visitors_push.py). The file is visitors.sqlite3 in
+WAL mode with synchronous=FULL: `Store.add` returns only once the row's commit is on disk, so an acknowledged
+drawing survives a kill -9 of the server (and a power cut). The schema's version is SQLite's user_version; opening
+an older file migrates it (MIGRATIONS), a newer one is refused.
 
 Bounded: a drawing as digitnet/drawing.py bounds /draw's; the file holds at most MAX_ROWS rows and MAX_BYTES bytes
-of strokes and answers (DIGITNET_VISITORS_MAX_ROWS / _MAX_MB), after which `add` politely keeps nothing more.
-The per-client rate is the guard's (digitnet/guard.py, Limits.event_rates).
+of strokes and answers (the app's: DIGITNET_VISITORS_MAX_ROWS / _MAX_MB), after which `add` politely keeps nothing
+more. The per-client rate is the guard's (digitnet/guard.py, Limits.event_rates).
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-import os
 import sqlite3
 import subprocess
 import threading
@@ -27,7 +26,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-DIR_ENV = "DIGITNET_VISITORS_DIR"
 FILE = "visitors.sqlite3"
 NOT_A_DIGIT = "not a digit"
 LABELS = (*map(str, range(10)), NOT_A_DIGIT)
@@ -57,20 +55,8 @@ class StoreError(RuntimeError):
     """The store's file cannot be used (made by a newer version, or not a database)."""
 
 
-def default_dir() -> Path | None:
-    """The folder the store lives in (None: DIGITNET_VISITORS_DIR=off, nothing kept)."""
-    if value := os.environ.get(DIR_ENV):
-        return None if value.strip().lower() == "off" else Path(value)
-    data = Path("/data")
-    if os.environ.get("SPACE_ID") and data.is_dir() and os.access(data, os.W_OK):
-        return data / "visitors"
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "digitnet" / "visitors"
-
-
 def app_version() -> str:
-    """DIGITNET_VERSION, else the checkout's git commit, else "unknown"."""
-    if value := os.environ.get("DIGITNET_VERSION"):
-        return value
+    """The checkout's git commit, else "unknown"."""
     try:
         out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, timeout=5)
     except (OSError, subprocess.TimeoutExpired):
@@ -117,9 +103,12 @@ class Saved:
 
 
 class Store:
-    """The store's file, open for the server's lifetime; `add` is safe from any thread."""
+    """The store's file, open for the server's lifetime; `add` is safe from any thread. `version`: the app's,
+    kept with each drawing (None: `app_version()`)."""
 
-    def __init__(self, folder: Path, max_rows: int = MAX_ROWS, max_bytes: int = MAX_BYTES) -> None:
+    def __init__(
+        self, folder: Path, max_rows: int = MAX_ROWS, max_bytes: int = MAX_BYTES, version: str | None = None
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / FILE
         self.max_rows, self.max_bytes = max_rows, max_bytes
@@ -128,24 +117,8 @@ class Store:
         self.rows, self.bytes = self.conn.execute(
             "SELECT count(*), coalesce(sum(length(strokes) + length(answers)), 0) FROM drawings"
         ).fetchone()
-        self.version = app_version()
+        self.version = version or app_version()
         self.lock = threading.Lock()
-        self.pusher = None  # the CommitScheduler, when the store is pushed
-
-    @classmethod
-    def from_env(cls) -> Store | None:
-        """The configured store (None when DIGITNET_VISITORS_DIR=off), pushed to a dataset repository when
-        DIGITNET_VISITORS_REPO is set (digitnet/visitors_push.py)."""
-        folder = default_dir()
-        if folder is None:
-            return None
-        rows = int(os.environ.get("DIGITNET_VISITORS_MAX_ROWS") or MAX_ROWS)
-        mb = float(os.environ.get("DIGITNET_VISITORS_MAX_MB") or MAX_BYTES / 2**20)
-        store = cls(folder, rows, int(mb * 2**20))
-        from digitnet import visitors_push  # it imports this module
-
-        store.pusher = visitors_push.start(store)
-        return store
 
     def add(self, strokes: list, width: int, label: str, agreed: bool, answers: dict, model: str | None) -> Saved:
         """Keep one drawing (strokes as the pad sends them, already checked by digitnet/drawing.py); returns once

@@ -1,7 +1,8 @@
 """Optionally push the visitors' store to a Hugging Face dataset repository with huggingface_hub's CommitScheduler.
 
 Off unless DIGITNET_VISITORS_REPO names a repository (`user/name`, created private if absent; HF_TOKEN, a write
-token from the Space's secrets). Every DIGITNET_VISITORS_PUSH_MINUTES (default 10) the scheduler's thread copies
+token from the Space's secrets); app.py's page starts it with the store (digitnet/page.py, `visitors_store`), and
+the store does not know it is pushed. Every DIGITNET_VISITORS_PUSH_MINUTES (default 10) the scheduler's thread copies
 the store with SQLite's online backup (a consistent snapshot, while the app keeps writing) into the folder `push/`
 beside it, when rows were added since the last copy, and commits that folder's changed files. The live file is
 never uploaded itself: a copy taken mid-write would not be a database.
@@ -22,8 +23,6 @@ from typing import Any
 
 from digitnet import visitors
 
-REPO_ENV = "DIGITNET_VISITORS_REPO"
-MINUTES_ENV = "DIGITNET_VISITORS_PUSH_MINUTES"
 LOCAL = "dir:"
 
 
@@ -74,9 +73,8 @@ class LocalHub:
         return self.commits
 
 
-def start(store: visitors.Store) -> Any | None:
-    """Start pushing `store` when DIGITNET_VISITORS_REPO is set (the scheduler), else None."""
-    repo = os.environ.get(REPO_ENV, "").strip()
+def start(store: visitors.Store, repo: str, minutes: float = 10.0) -> Any | None:
+    """Start pushing `store` to `repo` every `minutes` (the scheduler), or None when `repo` is "" (no push)."""
     if not repo:
         return None
     from huggingface_hub import CommitScheduler
@@ -98,7 +96,7 @@ def start(store: visitors.Store) -> Any | None:
         repo_id="local/visitors" if local else repo,
         repo_type="dataset",
         folder_path=folder,
-        every=float(os.environ.get(MINUTES_ENV) or 10),
+        every=minutes,
         private=True,
         token=os.environ.get("HF_TOKEN"),
         allow_patterns=[visitors.FILE],

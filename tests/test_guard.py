@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from digitnet import guard, ledgers
+from digitnet.client import Trust, client_key
 from digitnet.lab import attacks
 from digitnet.lab.serving import pad_value, visitor
 from digitnet.page import SESSIONS
@@ -113,7 +114,7 @@ def test_one_client_gets_its_minute_budget_and_its_window_remembers_seconds(monk
 def test_the_client_is_the_rightmost_public_address_the_proxies_saw():
     def key(peer: str, forwarded: str | None = None) -> str:
         headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
-        return guard.client_key({"client": (peer, 1234), "headers": headers})
+        return client_key({"client": (peer, 1234), "headers": headers})
 
     assert key("10.0.0.5", "11.22.33.44") == "11.22.33.44"  # behind the Space's proxy
     assert key("10.0.0.5", "6.6.6.6, 11.22.33.44") == "11.22.33.44"  # the visitor wrote its own header first
@@ -126,7 +127,7 @@ def test_the_client_is_the_rightmost_public_address_the_proxies_saw():
 def test_the_client_key_is_as_strict_as_the_proxy_in_front_allows():
     def key(peer: str, forwarded: str | None = None, trusted: str = "private") -> str:
         headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
-        return guard.client_key({"client": (peer, 1234), "headers": headers}, guard.Trust(trusted))
+        return client_key({"client": (peer, 1234), "headers": headers}, Trust(trusted))
 
     # from loopback, not named as a proxy: the header is anyone's to write, so it never makes a new client
     assert {key("127.0.0.1", f"11.0.0.{i}") for i in range(20)} == {"127.0.0.1"}
@@ -146,8 +147,8 @@ def test_the_client_key_is_as_strict_as_the_proxy_in_front_allows():
 
 def test_the_trusted_proxies_setting_names_what_is_wrong():
     with pytest.raises(ValueError, match="DIGITNET_TRUSTED_PROXIES.*'1'"):
-        guard.Trust("1")
-    assert ipaddress.ip_address("10.1.2.3") in guard.Trust("10.0.0.0/8, 127.0.0.1")
+        Trust("1")
+    assert ipaddress.ip_address("10.1.2.3") in Trust("10.0.0.0/8, 127.0.0.1")
 
 
 def test_concurrent_uploads_from_one_client_stay_within_its_minute_budget():
@@ -475,7 +476,7 @@ def test_upload_progress_ids_are_short():
 def test_connections_are_capped_in_all_and_per_peer_but_not_for_a_trusted_proxy():
     from digitnet.server import Connections
 
-    conns = Connections(total=5, per_peer=2, trust=guard.Trust("10.0.0.5"))
+    conns = Connections(total=5, per_peer=2, trust=Trust("10.0.0.5"))
     assert conns.admit("11.0.0.1") is None and conns.admit("11.0.0.1") is None
     assert conns.admit("11.0.0.1").startswith(b"HTTP/1.1 429")  # a third from one client
     assert all(conns.admit("10.0.0.5") is None for _ in range(3))  # the proxy carries every visitor's connections
@@ -493,3 +494,25 @@ def test_the_open_files_limit_is_raised_to_what_the_connections_need():
     want = min(soft + 100, hard) - SPARE_FDS
     assert raise_file_limit(want) == want
     assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] >= want + SPARE_FDS
+
+
+def test_the_settings_give_the_guards_limits_and_the_servers_caps():
+    """Read once from the environment (digitnet/settings.py): unset, the guard's own limits; set, the test server's."""
+    from digitnet.page import MAX_FILE_MB, guard_limits
+    from digitnet.settings import Settings
+
+    unset = guard_limits(Settings.from_env({}))
+    assert (unset.upload_bytes_per_minute, unset.uploads_held) == (guard.Limits().upload_bytes_per_minute, 5 * 2**30)
+    assert unset.max_upload == MAX_FILE_MB * 2**20 + guard.MULTIPART_SLACK and unset.event_rates == (("feedback", 10),)
+    small = Settings.from_env({"DIGITNET_UPLOAD_MB_PER_MINUTE": "1.5", "DIGITNET_UPLOADS_HELD_MB": "3",
+                               "DIGITNET_FEEDBACK_PER_MINUTE": "7", "DIGITNET_MAX_CONNECTIONS": "40",
+                               "DIGITNET_CONNECTIONS_PER_PEER": ""})  # fmt: skip
+    limits = guard_limits(small)
+    assert (limits.upload_bytes_per_minute, limits.uploads_held, limits.event_rates) == (
+        int(1.5 * 2**20), 3 * 2**20, (("feedback", 7),))  # fmt: skip
+    assert (small.max_connections, small.connections_per_peer, small.trusted_proxies) == (40, 256, "private")
+    assert ipaddress.ip_address("10.0.0.1") not in Trust(
+        Settings.from_env({"DIGITNET_TRUSTED_PROXIES": ""}).trusted_proxies
+    )
+    with pytest.raises(ValueError, match="DIGITNET_MAX_CONNECTIONS='lots'"):
+        Settings.from_env({"DIGITNET_MAX_CONNECTIONS": "lots"})

@@ -87,7 +87,7 @@ def test_batched_answers_are_the_unbatched_ones_for_every_network_in_any_order(n
     rng.shuffle(requests)
 
     async def all_at_once() -> list[dict]:
-        return await asyncio.gather(*(h.batcher.submit(r, f"visitor-{i % 7}") for i, r in enumerate(requests)))
+        return await asyncio.gather(*(h.batcher.reply(r, f"visitor-{i % 7}") for i, r in enumerate(requests)))
 
     replies = asyncio.run(all_at_once())
     assert h.batcher.batches < len(requests) / 4  # they did share batches
@@ -116,11 +116,44 @@ def test_each_batch_is_one_call_of_the_gpu_wrapped_function(networks, mnist_test
     requests = [d | {"seq": i, "model": "cnn"} for i, d in enumerate(drawings(mnist_test, 30))]
 
     async def all_at_once() -> list[dict]:
-        return await asyncio.gather(*(h.batcher.submit(r, f"visitor-{i}") for i, r in enumerate(requests)))
+        return await asyncio.gather(*(h.batcher.reply(r, f"visitor-{i}") for i, r in enumerate(requests)))
 
     replies = asyncio.run(all_at_once())
     assert all(r["answer"]["digit"] is not None for r in replies)
     assert len(calls) == h.batcher.batches < len(requests) and sum(calls) == len(requests)
+
+
+def test_a_message_is_read_once_into_a_drawing_or_the_reply_that_refuses_it():
+    names = ["mlp", "cnn"]
+    d = live.Drawing.parse(pad_value() | {"seq": 3, "final": True}, names, "cnn")
+    assert (d.seq, d.model, d.final, d.width) == (3, "cnn", True, drawing.PEN) and len(d.strokes) >= 1
+    assert live.Drawing.parse(pad_value() | {"seq": True, "final": 1, "model": "mlp"}, names, "cnn").final is False
+    assert live.Drawing.read(json.dumps(pad_value() | {"seq": True}), names, "cnn").seq is None  # not an integer
+
+    def refused(message) -> dict:
+        with pytest.raises(live.Unanswerable) as e:
+            live.Drawing.read(message, names, "cnn") if isinstance(message, str) else live.Drawing.parse(
+                message, names, "cnn")  # fmt: skip
+        return e.value.reply
+
+    assert refused("not json") == {"seq": None, "error": live.NOT_JSON}
+    assert refused([1, 2]) == refused(None) == {"seq": None, "error": live.NOT_A_DRAWING}
+    assert refused(pad_value() | {"seq": 4, "model": "resnet"}) == {"seq": 4, "error": "unknown network; choose "
+                                                                                         "one of mlp, cnn"}  # fmt: skip
+    assert refused({"strokes": [[1, 2, 3]], "seq": 5}) == {"seq": 5, "error": "a stroke must hold x, y pairs of "
+                                                            "finite numbers within -280..560"}  # fmt: skip
+    never = live.Batcher(lambda drawings: pytest.fail("an unanswerable message reached the batch"), names, "cnn")
+    text = json.dumps(pad_value() | {"seq": 6})  # the HTTP function takes a drawing, not a drawing's JSON text
+    assert asyncio.run(never.reply(text)) == {"seq": None, "error": live.NOT_A_DRAWING}
+
+
+def held_drawing(name: str, seq: int | None = None, final: bool = False) -> live.Drawing:
+    """A drawing the Gate answers with its network's name (the name stands for the drawing)."""
+    return live.Drawing(seq, name, final, [], drawing.PEN)
+
+
+def batcher(gate, **limits) -> live.Batcher:
+    return live.Batcher(gate, ["cnn"], "cnn", **limits)
 
 
 class Gate:
@@ -129,17 +162,17 @@ class Gate:
     def __init__(self, fail: bool = False) -> None:
         self.open, self.batches, self.fail = threading.Event(), [], fail
 
-    def __call__(self, requests: list[dict]) -> list[dict]:
+    def __call__(self, drawings: list[live.Drawing]) -> list[dict]:
         self.open.wait(10)
-        self.batches.append([r["id"] for r in requests])
+        self.batches.append([d.model for d in drawings])
         if self.fail:
             raise RuntimeError("broken network")
-        return [{"seq": r.get("seq"), "answer": r["id"]} for r in requests]
+        return [{"seq": d.seq, "answer": d.model} for d in drawings]
 
 
-async def _held(batcher: live.Batcher, gate: Gate, waiting: list[tuple[dict, str]]) -> list[dict]:
+async def _held(batcher: live.Batcher, gate: Gate, waiting: list[tuple[live.Drawing, str]]) -> list[dict]:
     """Submit one drawing the worker then holds, then `waiting` while it is held; open the gate; all replies."""
-    first = asyncio.ensure_future(batcher.submit({"id": "first"}, "z"))
+    first = asyncio.ensure_future(batcher.submit(held_drawing("first"), "z"))
     await asyncio.sleep(0.1)
     rest = [asyncio.ensure_future(batcher.submit(r, c)) for r, c in waiting]
     await asyncio.sleep(0.1)
@@ -149,41 +182,41 @@ async def _held(batcher: live.Batcher, gate: Gate, waiting: list[tuple[dict, str
 
 def test_pen_up_drawings_go_first_and_visitors_take_turns():
     gate = Gate()
-    waiting = [({"id": f"a{i}"}, "a") for i in range(6)]
-    waiting += [({"id": "b0"}, "b"), ({"id": "up", "final": True}, "c")]
-    replies = asyncio.run(_held(live.Batcher(gate, max_batch=4), gate, waiting))
+    waiting = [(held_drawing(f"a{i}"), "a") for i in range(6)]
+    waiting += [(held_drawing("b0"), "b"), (held_drawing("up", final=True), "c")]
+    replies = asyncio.run(_held(batcher(gate, max_batch=4), gate, waiting))
     assert gate.batches == [["first"], ["up", "a0", "b0", "a1"], ["a2", "a3", "a4", "a5"]]
     assert [r["answer"] for r in replies] == ["first", "a0", "a1", "a2", "a3", "a4", "a5", "b0", "up"]
 
 
 def test_past_its_bound_a_live_drawing_is_told_the_server_is_busy_and_a_pen_up_one_still_waits():
     gate = Gate()
-    waiting = [({"id": "a", "seq": 1}, "a"), ({"id": "b", "seq": 2}, "b"), ({"id": "c", "seq": 3}, "c"),
-               ({"id": "up", "seq": 4, "final": True}, "d")]  # fmt: skip
-    replies = asyncio.run(_held(live.Batcher(gate, max_waiting=2), gate, waiting))
+    waiting = [(held_drawing("a", 1), "a"), (held_drawing("b", 2), "b"), (held_drawing("c", 3), "c"),
+               (held_drawing("up", 4, final=True), "d")]  # fmt: skip
+    replies = asyncio.run(_held(batcher(gate, max_waiting=2), gate, waiting))
     assert replies[3] == {"seq": 3, "error": live.BUSY}
     assert [r.get("answer") for r in replies] == ["first", "a", "b", None, "up"]
 
 
 def test_a_failing_batch_answers_every_drawing_in_it_with_an_error():
     gate = Gate(fail=True)
-    replies = asyncio.run(_held(live.Batcher(gate), gate, [({"id": "a", "seq": 7}, "a")]))
+    replies = asyncio.run(_held(batcher(gate), gate, [(held_drawing("a", 7), "a")]))
     assert all("broken network" in r["error"] for r in replies)
     assert replies[1]["seq"] == 7
 
 
 def test_a_visitor_whose_event_loop_closed_does_not_stop_the_batcher():
     gate = Gate()
-    batcher = live.Batcher(gate)
+    held = batcher(gate)
 
     async def leave() -> None:  # submits, then its loop ends while the worker holds the drawing
-        task = asyncio.ensure_future(batcher.submit({"id": "gone"}, "a"))
+        task = asyncio.ensure_future(held.submit(held_drawing("gone"), "a"))
         await asyncio.sleep(0.1)
         task.cancel()
 
     asyncio.run(leave())
     gate.open.set()
-    reply = asyncio.run(asyncio.wait_for(batcher.submit({"id": "next", "seq": 2}, "b"), 10))
+    reply = asyncio.run(asyncio.wait_for(held.submit(held_drawing("next", 2), "b"), 10))
     assert reply == {"seq": 2, "answer": "next"}
 
 
@@ -344,8 +377,37 @@ def test_the_http_live_function_answers_a_final_drawing(server):
 def test_a_live_answer_is_the_draw_events_answer_for_the_same_strokes(networks, mnist_test):
     h = page.handlers(networks)
     for d in drawings(mnist_test, 5):
-        reply = asyncio.run(h.batcher.submit(d | {"seq": 1, "model": "cnn_oe"}))
+        reply = asyncio.run(h.batcher.reply(d | {"seq": 1, "model": "cnn_oe"}))
         assert same_answer(reply["answer"], h.draw(d, "cnn_oe")[0])
+
+
+def test_at_pen_up_the_readout_renders_once_and_runs_only_its_network_and_draw_runs_every_network(
+    networks, monkeypatch
+):
+    """Pen-up sends the drawing twice, by design (docs/serving.md): the readout's answer from the batcher (one render,
+    the selected network once) and the views from /draw (one render, every network once, saliency for the
+    selected one)."""
+    from digitnet import predict
+
+    counts: dict[str, int] = {}
+
+    def counted(key: str, f):
+        def call(*args, **kwargs):
+            counts[key] = counts.get(key, 0) + 1
+            return f(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(drawing, "render", counted("render", drawing.render))
+    monkeypatch.setattr(predict, "saliency", counted("saliency", predict.saliency))
+    for name, p in networks.predictors.items():
+        monkeypatch.setattr(p, "scored", counted(name, p.scored))
+    h = page.handlers(networks)
+    asyncio.run(h.batcher.reply(pad_value() | {"seq": 1, "model": "cnn_oe", "final": True}))
+    assert counts == {"render": 1, "cnn_oe": 1}
+    counts.clear()
+    h.draw(pad_value(), "cnn_oe")
+    assert counts == {"render": 1, "saliency": 1} | {name: 1 for name in networks.names}
 
 
 # --- the pad in a real browser ------------------------------------------------------------------------------------

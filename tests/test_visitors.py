@@ -15,12 +15,13 @@ import pytest
 import torch
 from test_browser import draw, touch
 
-from digitnet import drawing, feedback, visitors, visitors_push
+from digitnet import drawing, feedback, settings, visitors, visitors_push
 from digitnet.lab import browser
 from digitnet.lab import visitors as lab_visitors
 from digitnet.lab.attacks import Api
 from digitnet.lab.feedback_load import kill_during, send
 from digitnet.lab.serving import forwarded_for, pad_value, visitor
+from digitnet.page import visitors_store
 from digitnet.predict import Prediction
 
 RATE = 5  # the test server's submissions per client per minute
@@ -33,7 +34,7 @@ def store_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def app(store_dir, start_app):
-    env = {visitors.DIR_ENV: str(store_dir), "DIGITNET_FEEDBACK_PER_MINUTE": str(RATE)}
+    env = {settings.VISITORS_DIR: str(store_dir), settings.FEEDBACK_PER_MINUTE: str(RATE)}
     with start_app("app", env=env) as s:
         yield s
 
@@ -409,14 +410,12 @@ def test_a_tap_the_moment_a_finger_lifts_from_the_pad_is_never_lost(chromium, ap
         page.context.close()
 
 
-def test_the_store_is_pushed_with_commit_scheduler_to_a_local_folder(tmp_path, monkeypatch):
+def test_the_store_is_pushed_with_commit_scheduler_to_a_local_folder(tmp_path):
     """The CommitScheduler path, offline: DIGITNET_VISITORS_REPO=dir:FOLDER commits snapshots into a folder."""
-    monkeypatch.setenv(visitors.DIR_ENV, str(tmp_path / "store"))
-    monkeypatch.setenv(visitors_push.REPO_ENV, f"dir:{tmp_path / 'hub'}")
-    monkeypatch.setenv(visitors_push.MINUTES_ENV, str(0.5 / 60))  # every half second
-    store = visitors.Store.from_env()
+    store = visitors.Store(tmp_path / "store")
+    pusher = visitors_push.start(store, f"dir:{tmp_path / 'hub'}", 0.5 / 60)  # every half second
     try:
-        assert store.pusher is not None
+        assert pusher is not None
         for label in ("4", "not a digit", "7"):
             store.add([[1, 2, 3, 4]], 20, label, False, {}, "cnn")
         pushed = tmp_path / "hub" / visitors.FILE
@@ -433,10 +432,32 @@ def test_the_store_is_pushed_with_commit_scheduler_to_a_local_folder(tmp_path, m
         assert pushed_labels() == ["4", "not a digit", "7"]  # a whole, readable database, not the live file
         assert not (tmp_path / "hub" / (visitors.FILE + "-wal")).exists()
     finally:
-        store.pusher.stop()
+        pusher.stop()
         store.close()
-    monkeypatch.delenv(visitors_push.REPO_ENV)
-    assert visitors_push.start(visitors.Store(tmp_path / "other")) is None  # off unless configured
+    assert visitors_push.start(visitors.Store(tmp_path / "other"), "") is None  # off unless configured
+
+
+def test_the_settings_say_where_the_store_is_its_caps_and_its_push(tmp_path, monkeypatch):
+    """Every visitors' variable read once (digitnet/settings.py); the app's wiring opens the store with them and
+    starts its push (the store itself never reads the environment nor knows it is pushed)."""
+    env = {settings.VISITORS_DIR: str(tmp_path / "store"), settings.VISITORS_MAX_ROWS: "3",
+           settings.VISITORS_MAX_MB: "0.5", settings.VERSION: "v-test", settings.VISITORS_REPO: " dir:/x ",
+           settings.VISITORS_PUSH_MINUTES: "2.5"}  # fmt: skip
+    s = settings.Settings.from_env(env)
+    pushes = []
+    monkeypatch.setattr(visitors_push, "start", lambda store, repo, minutes: pushes.append((store, repo, minutes)))
+    store = visitors_store(s)
+    try:
+        assert (store.path, store.max_rows, store.max_bytes, store.version) == (
+            tmp_path / "store" / visitors.FILE, 3, 2**19, "v-test")  # fmt: skip
+        assert pushes == [(store, "dir:/x", 2.5)]
+    finally:
+        store.close()
+    assert visitors_store(settings.Settings.from_env({settings.VISITORS_DIR: "OFF"})) is None
+    default = settings.Settings.from_env({"XDG_DATA_HOME": str(tmp_path)})
+    assert default.visitors_dir == tmp_path / "digitnet" / "visitors" and default.visitors_max_bytes == 512 * 2**20
+    with pytest.raises(ValueError, match="DIGITNET_VISITORS_MAX_ROWS='many'"):
+        settings.Settings.from_env({settings.VISITORS_MAX_ROWS: "many"})
 
 
 def test_train_adds_visitors_digits_to_a_recipes_data(tmp_path, mnist_test, capsys):

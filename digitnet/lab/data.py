@@ -8,13 +8,15 @@ from pathlib import Path
 import torch
 from torchvision.datasets import MNIST
 
+from digitnet.settings import Settings
+
 VAL_SIZE = 5000
 SPLIT_SEED = 0
 
 
 def data_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """The MNIST folder: an explicit path, else $DIGITNET_DATA, else ./data."""
-    return Path(explicit or os.environ.get("DIGITNET_DATA") or "data")
+    """The MNIST folder: an explicit path, else $DIGITNET_DATA (digitnet/settings.py), else ./data."""
+    return Path(explicit or Settings.from_env(os.environ).data or "data")
 
 
 def load_mnist(train: bool, root: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:

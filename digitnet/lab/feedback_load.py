@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from digitnet import visitors
+from digitnet import settings, visitors
 from digitnet.lab.attacks import Api, refused
 from digitnet.lab.serving import Server, forwarded_for, pad_value, visitor
 
@@ -75,7 +75,7 @@ def kill_during(folder: Path, count: int = 200, kill_after: int = 40, kill_s: fl
     value = pad_value()
     acked, others, lock = [], {}, threading.Lock()
     enough = threading.Event()
-    env = {visitors.DIR_ENV: str(folder), "DIGITNET_FEEDBACK_PER_MINUTE": "1000"}
+    env = {settings.VISITORS_DIR: str(folder), settings.FEEDBACK_PER_MINUTE: "1000"}
     with Server("app", env=env, timeout=timeout) as server:
         start = threading.Barrier(count + 1)
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from digitnet import visitors
+from digitnet import settings, visitors
 from digitnet.lab import attacks
 from digitnet.lab.attacks import Answer, Api, Context, Result, file_value, live_answer, refused
 from digitnet.lab.serving import Server, pad_value
@@ -63,7 +63,7 @@ def flood_server(folder: Path, module: str = "app") -> Server:
     (folder / "cache").mkdir(parents=True, exist_ok=True)
     (folder / "tmp").mkdir(exist_ok=True)
     env = {"GRADIO_TEMP_DIR": str(folder / "cache"), "TMPDIR": str(folder / "tmp"),
-           visitors.DIR_ENV: str(folder / "visitors"), "DIGITNET_VISITORS_MAX_MB": str(VISITORS_MAX_MB)}  # fmt: skip
+           settings.VISITORS_DIR: str(folder / "visitors"), settings.VISITORS_MAX_MB: str(VISITORS_MAX_MB)}  # fmt: skip
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     log = os.open(folder / "server.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)

@@ -34,6 +34,7 @@ from pathlib import Path
 from gradio_client import Client
 
 from digitnet.lab.serving import ROOT, forwarded_for, free_port
+from digitnet.settings import TRUSTED_PROXIES
 
 COOKIE = "digitnet_replica"
 
@@ -161,7 +162,7 @@ class Replicas:
                 env = os.environ | {
                     "GRADIO_SERVER_NAME": "127.0.0.1",
                     "GRADIO_SERVER_PORT": str(p),
-                    "DIGITNET_TRUSTED_PROXIES": "127.0.0.1",  # nginx, on loopback: the visitor is what it appends
+                    TRUSTED_PROXIES: "127.0.0.1",  # nginx, on loopback: the visitor is what it appends
                     "PYTHONUNBUFFERED": "1",
                 }
                 out = (self.folder / f"replica-{i}.log").open("ab") if quiet else None

@@ -17,7 +17,7 @@ from PIL import Image
 from websockets.sync.client import ClientConnection, connect
 
 from digitnet.drawing import CANVAS, payload
-from digitnet.guard import TRUSTED_PROXIES
+from digitnet.settings import TRUSTED_PROXIES
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_7 = ROOT / "examples" / "digit_7_mnist_test_0.png"

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from digitnet import drawing, models, visitors
+from digitnet import drawing, models, settings, visitors
 
 NOT_A_DIGIT = -1
 FEW = 100  # below this many drawings a figure is called out as resting on few
@@ -175,7 +176,7 @@ def main_evaluate(args: argparse.Namespace) -> int:
 
 def main_export(args: argparse.Namespace) -> int:
     try:
-        data_path, lines_path, data = export(args.store or visitors.default_dir() or ".", args.out)
+        data_path, lines_path, data = export(args.store or settings.visitors_dir(os.environ) or ".", args.out)
     except (visitors.StoreError, OSError) as e:
         print(f"error: {e}")
         return 2
