@@ -60,6 +60,12 @@ class Api:
     def close(self) -> None:
         self.http.close()
 
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def upload(self, files: list[tuple[str, bytes]], fields: dict | None = None) -> httpx.Response:
         return self.http.post("/gradio_api/upload", files=[("files", f) for f in files], data=fields or {})
 
@@ -214,13 +220,10 @@ def at_once(
     barrier = threading.Barrier(count)
 
     def one(i: int) -> T:
-        api = Api(server, address=address(i))
-        try:
+        with Api(server, address=address(i)) as api:
             send = prepare(api, i)
             barrier.wait()
             return send()
-        finally:
-            api.close()
 
     with ThreadPoolExecutor(count) as pool:
         return list(pool.map(one, range(count)))

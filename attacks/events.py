@@ -177,10 +177,8 @@ def deep_links(ctx: Context, scale: float, limit_s: float = 60.0) -> Answer:
         text = f"{sum(codes.values())} sessions: {dict(codes)}; {files} state files, {grown:.1f} MB on disk"
         return Answer(kind, text, figures={"state_files": files, "disk_mb": round(grown, 1)})
 
-    try:
+    with api:
         return during(ctx, attack)
-    finally:
-        api.close()
 
 
 def drawing_sessions(ctx: Context, scale: float) -> Answer:
@@ -202,10 +200,8 @@ def drawing_sessions(ctx: Context, scale: float) -> Answer:
         return Answer("answer" if kinds["answer"] == count else "refused", text,
                       figures={"sessions": count, "first_session_kept": kept})  # fmt: skip
 
-    try:
+    with api:
         return during(ctx, attack)
-    finally:
-        api.close()
 
 
 def session_eviction(ctx: Context, scale: float) -> Answer:
@@ -243,11 +239,8 @@ def forwarded_spoof(ctx: Context, scale: float) -> Answer:
     accepted: collections.Counter = collections.Counter()
     for i in range(24):
         address = f"192.0.{i}.1" if i % 2 == 0 else f"203.0.113.9:{4000 + i}"
-        api = Api(ctx.server, address=address, local=UNTRUSTED_PEER)
-        try:
+        with Api(ctx.server, address=address, local=UNTRUSTED_PEER) as api:
             code = api.submit("draw", [seven, "cnn"]).status_code
-        finally:
-            api.close()
         accepted[("public" if i % 2 == 0 else "ip:port") + f" HTTP {code}"] += 1
     ok = sum(v for k, v in accepted.items() if k.endswith("HTTP 200"))
     kind = "answer" if ok == 24 else "refused"

@@ -26,7 +26,7 @@ from attacks.measure import during
 from attacks.payloads import MB, largest_drawing
 from attacks.target import VISITORS_MAX_MB, Context, Start
 from digitnet import visitors
-from digitnet.lab.serving import forwarded_for, pad_value, visitor
+from digitnet.lab.serving import pad_value, visitor
 
 
 @dataclass
@@ -89,15 +89,12 @@ def kill_during(start: Start, folder: Path, count: int = 200, kill_after: int = 
         start = threading.Barrier(count + 1)
 
         def one(i: int) -> None:
-            api = Api(server, headers=forwarded_for(visitor(1000 + i)), timeout=timeout)
-            try:
+            with Api(server, address=visitor(1000 + i), timeout=timeout) as api:
                 start.wait()
                 reply = send(api, value, "cnn", labels[i])
                 while reply.kind == "refused" and "Queue is full" in reply.text and not enough.is_set():
                     time.sleep(0.2 + 0.6 * random.random())  # the queue holds QUEUE_SIZE: try again, as a page would
                     reply = send(api, value, "cnn", labels[i])
-            finally:
-                api.close()
             with lock:
                 if reply.kind == "saved":
                     acked.append(reply)
@@ -149,10 +146,8 @@ def from_one_client(ctx: Context, scale: float) -> Answer:
         return Answer("refused" if kinds["429"] else "answer", text,
                       figures={"saved": kinds["saved"], "refused_429": kinds["429"], "store_grown": grown})  # fmt: skip
 
-    try:
+    with api:
         return during(ctx, attack)
-    finally:
-        api.close()
 
 
 def from_many_visitors(ctx: Context, scale: float, clients: int = 300) -> Answer:
@@ -161,11 +156,8 @@ def from_many_visitors(ctx: Context, scale: float, clients: int = 300) -> Answer
     count, big = max(20, int(clients * scale)), largest_drawing()
 
     def one(i: int) -> str:
-        api = Api(ctx.server, address=f"198.18.3.{i % 250 + 1}" if i < 250 else f"198.18.4.{i % 250 + 1}")
-        try:
+        with Api(ctx.server, address=f"198.18.3.{i % 250 + 1}" if i < 250 else f"198.18.4.{i % 250 + 1}") as api:
             return word(send(api, big, "cnn", "4"))
-        finally:
-            api.close()
 
     def attack() -> Answer:
         with ThreadPoolExecutor(8) as pool:

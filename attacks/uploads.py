@@ -93,10 +93,8 @@ def thousand_parts(ctx: Context, scale: float) -> Answer:
         figures = {"accepted_mb": round(sent / MB, 2), "disk_mb": round(grown["bytes"] / MB, 1)} | grown
         return Answer(kind, text, figures=figures)
 
-    try:
+    with api:
         return during(ctx, attack)
-    finally:
-        api.close()
 
 
 def concurrent_uploads(ctx: Context, scale: float) -> Answer:
