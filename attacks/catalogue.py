@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 from attacks import connections, drawings, events, feedback, files, live, uploads
 from attacks.clients import Answer
+from attacks.payloads import MB
 from attacks.target import VISITORS_MAX_MB, Context
 from digitnet import feedback as app_feedback
 from digitnet.guard import Limits
@@ -17,9 +18,8 @@ from digitnet.page import MAX_FILE_MB, QUEUE_SIZE
 
 REFUSED = "refused"
 LIMITS = Limits()  # the guard's defaults, which the app serves with
-UPLOAD_MB = LIMITS.upload_bytes_per_minute / 2**20
+UPLOAD_MB = LIMITS.upload_bytes_per_minute / MB
 SESSION_MB = 0.45  # a session after a 5,000-point drawing (docs/serving.md, benchmarks/session_memory.py: 414 KB)
-STORE_MB = 2**20
 
 
 @dataclass(frozen=True)
@@ -140,13 +140,13 @@ def _floods() -> list[Attack]:
         # the client's rate (10 a minute) kept; ten drawings of about 60 KB, and their WAL pages
         Attack("600 /feedback of the largest drawing from one address", feedback.from_one_client, REFUSED, ("429",),
                60 / 600, figures=lambda f: f["saved"] == app_feedback.PER_MINUTE and f["refused_429"] == 50
-               and f["store_grown"] < 2 * STORE_MB),
+               and f["store_grown"] < 2 * MB),
         # 40 visitors, each a session holding the drawing (~0.45 MB): more would measure sessions, not the store.
         # About 16 drawings of 60 KB fill the 1 MB cap; the file at its cap, plus at most the WAL between two
         # automatic checkpoints (1,000 pages of 4 KB)
         Attack("/feedback of the largest drawing from 300 visitors", feedback.from_many_visitors, "answer",
                ("not kept",), 40 / 300, figures=lambda f: f["saved"] >= 5 and f["not_kept"] > 0
-               and f["store"] < (VISITORS_MAX_MB + 5) * STORE_MB),
+               and f["store"] < (VISITORS_MAX_MB + 5) * MB),
         Attack("200 WebSocket connections from one address", live.socket_share, REFUSED, (f"'open': {share}",),
                figures=lambda f: f["other"] == "answer: digit 7"),
         # each connection's newest drawing is answered, the ones it replaced never parsed

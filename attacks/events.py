@@ -15,12 +15,10 @@ import httpx
 
 from attacks.clients import Answer, Api, at_once, refused, summary, wait_idle
 from attacks.measure import disk, during
-from attacks.payloads import file_value, largest_drawing, slow_valid_image
+from attacks.payloads import MB, file_value, largest_drawing, slow_valid_image
 from attacks.sockets import UNTRUSTED_PEER
 from attacks.target import Context
 from digitnet.lab.serving import EXAMPLE_7, pad_value
-
-MB = 2**20
 
 
 def direct_run(ctx: Context, scale: float) -> Answer:
