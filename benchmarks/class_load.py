@@ -34,7 +34,7 @@ import httpx
 import numpy as np
 import websockets
 
-from digitnet.lab.attacks import Api, live_body
+from attacks.clients import Api, live_body
 from digitnet.lab.docs import write_section
 from digitnet.lab.serving import Server, forwarded_for, machine, pad_value, visitor
 

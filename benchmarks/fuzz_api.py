@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from digitnet.lab.hostile import run_fuzz
+from attacks.fuzz import run_fuzz
 from digitnet.lab.serving import Server, machine
 
 

@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from digitnet.lab.load import run_load, sample_memory
+from attacks.load import run_load, sample_memory
 from digitnet.lab.metrics import summary_ms
 from digitnet.lab.serving import Server, machine
 

@@ -1,4 +1,4 @@
-"""Replicas behind a load balancer: the load test (digitnet/lab/load.py) through nginx in front of copies of the app.
+"""Replicas behind a load balancer: the load test (attacks/load.py) through nginx in front of copies of the app.
 
     .venv/bin/python -m benchmarks.replicas [--clients 16] [--seconds 60]
 
@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from digitnet.lab.load import run_load
+from attacks.load import run_load
 from digitnet.lab.metrics import summary_ms
 from digitnet.lab.replicas import Replicas
 from digitnet.lab.serving import machine

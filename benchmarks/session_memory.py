@@ -11,8 +11,8 @@ import argparse
 import math
 import time
 
+from attacks.clients import Api
 from digitnet.drawing import payload
-from digitnet.lab.attacks import Api
 from digitnet.lab.serving import Server, machine, pad_value, visitor
 from digitnet.page import SESSIONS
 

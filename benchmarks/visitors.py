@@ -22,10 +22,10 @@ import threading
 import time
 from pathlib import Path
 
+from attacks.clients import Api
+from attacks.feedback import kill_during, send
 from digitnet import settings, visitors
-from digitnet.lab.attacks import Api
 from digitnet.lab.docs import write_section
-from digitnet.lab.feedback_load import kill_during, send
 from digitnet.lab.serving import Server, forwarded_for, machine, pad_value, visitor
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
@@ -138,7 +138,7 @@ def main() -> None:
     kills = []
     for k in range(opts.kills):
         with tempfile.TemporaryDirectory() as folder:
-            result = kill_during(Path(folder), count=200, kill_after=100, kill_s=30)
+            result = kill_during(Server, Path(folder), count=200, kill_after=100, kill_s=30)
         kills.append(result)
         print(f"kill {k + 1}: acknowledged {len(result.acknowledged)}, lost {len(result.lost)}, rows {result.rows}, "
               f"integrity {result.integrity}", flush=True)  # fmt: skip

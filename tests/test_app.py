@@ -11,9 +11,9 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from attacks.clients import Api
 from digitnet import components, drawing, models, views
 from digitnet.drawing import payload
-from digitnet.lab import attacks
 from digitnet.lab.serving import pad_value
 from digitnet.lab.strokes import PEN_DIGITS
 from digitnet.page import MAX_FILE_MB, example_files
@@ -130,7 +130,7 @@ def test_malformed_or_huge_drawings_get_a_clear_error(client, value, message):
 @pytest.fixture(scope="module")
 def api(server):
     """Raw HTTP, as the page's JavaScript (or anyone) calls the pad's live function."""
-    a = attacks.Api(server)
+    a = Api(server)
     yield a
     a.close()
 

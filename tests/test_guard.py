@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from attacks.clients import Api
 from digitnet import guard, ledgers
 from digitnet.client import Trust, client_key
-from digitnet.lab import attacks
 from digitnet.lab.serving import pad_value, visitor
 from digitnet.page import SESSIONS
 
@@ -449,7 +449,7 @@ def test_live_calls_with_new_session_hashes_do_not_push_a_visitors_session_out(s
     "draw a digit first")."""
     drawer = server.client(visitor(4343))
     drawer.predict(pad_value(), "cnn", api_name="/draw")
-    api = attacks.Api(server)
+    api = Api(server)
     try:
         for i in range(SESSIONS + 50):
             api.http.headers["X-Forwarded-For"] = visitor(6000 + i % 50)

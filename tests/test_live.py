@@ -363,7 +363,7 @@ def test_the_pen_up_answer_arrives_while_100_visitors_saturate_the_live_path(ser
 
 
 def test_the_http_live_function_answers_a_final_drawing(server):
-    from digitnet.lab.attacks import Api, live_answer, live_body
+    from attacks.clients import Api, live_answer, live_body
 
     api = Api(server, headers={"X-Forwarded-For": visitor(10)})
     try:

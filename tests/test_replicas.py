@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from digitnet.lab.load import run_load
+from attacks.load import run_load
 from digitnet.lab.replicas import COOKIE, Replicas, nginx_binary
 
 pytestmark = [

@@ -15,11 +15,11 @@ import pytest
 import torch
 from test_browser import draw, touch
 
+from attacks.clients import Api
+from attacks.feedback import kill_during, send
 from digitnet import drawing, feedback, settings, visitors, visitors_push
 from digitnet.lab import browser
 from digitnet.lab import visitors as lab_visitors
-from digitnet.lab.attacks import Api
-from digitnet.lab.feedback_load import kill_during, send
 from digitnet.lab.serving import forwarded_for, pad_value, visitor
 from digitnet.page import visitors_store
 from digitnet.predict import Prediction
@@ -222,8 +222,8 @@ def test_a_client_gets_429_past_its_rate_and_others_do_not(app):
 
 
 @pytest.mark.slow
-def test_kill_9_during_200_submissions_loses_none_acknowledged(tmp_path):
-    k = kill_during(tmp_path, count=200, kill_after=100, kill_s=30)
+def test_kill_9_during_200_submissions_loses_none_acknowledged(start_app, tmp_path):
+    k = kill_during(start_app, tmp_path, count=200, kill_after=100, kill_s=30)
     # killed mid-way: at 100 acknowledged, or after 30 s on a loaded machine (9-23 acknowledged at load 6-11)
     assert k.acknowledged, k.other
     assert sum(n for what, n in k.other.items() if "Connect" not in what) >= 50, k.other  # cut off in flight

@@ -133,7 +133,7 @@ class CountingClient:
 
 class Replicas:
     """`replicas` copies of app.py and nginx in front, on loopback. Has `url` and `client()` like
-    digitnet.lab.serving.Server, so digitnet.lab.load.run_load drives it unchanged. Each replica's output goes to
+    digitnet.lab.serving.Server, so attacks.load.run_load drives it unchanged. Each replica's output goes to
     replica-<i>.log in the temporary folder (deleted by close())."""
 
     def __init__(

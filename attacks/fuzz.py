@@ -1,4 +1,5 @@
-"""Hostile requests through the app's public API (seeded): bad files, odd images, malformed or huge drawings.
+"""Hostile requests generated at random (seeded) through the app's public API with gradio_client: bad files, odd
+images, malformed or huge drawings, each to get a valid result or a clear error in time.
 
 Used by benchmarks/fuzz_api.py and, in a short form, by tests/test_serving.py.
 """
@@ -6,14 +7,11 @@ Used by benchmarks/fuzz_api.py and, in a short form, by tests/test_serving.py.
 from __future__ import annotations
 
 import collections
-import io
 import itertools
 import math
 import random
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
+from attacks.payloads import bomb_png, encode, seven
 from digitnet.lab.serving import EXAMPLE_7, Server, pad_value
 
 GENERIC = "The upstream Gradio app has raised an exception"  # what a client sees for an unhandled exception
@@ -35,36 +34,16 @@ class Case:
     args: tuple
 
 
-def _encode(img: Image.Image, fmt: str, **kw) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, fmt, **kw)
-    return buf.getvalue()
-
-
-def _digit(mode: str = "L") -> Image.Image:
-    return Image.open(EXAMPLE_7).convert(mode)
-
-
-def _bomb_png(width: int, height: int) -> bytes:
-    """A valid PNG header claiming width x height pixels, followed by a tiny IDAT and IEND."""
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
-
-
 def _animated(fmt: str) -> bytes:
-    frames = [_digit().rotate(a) for a in (0, 30, 60, 90)]
-    return _encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    frames = [seven(side=None).rotate(a) for a in (0, 30, 60, 90)]
+    return encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
 
 
 def _float_tiff(rng: random.Random) -> bytes:
-    a = np.asarray(_digit(), np.float32) / 255
+    a = np.asarray(seven(side=None), np.float32) / 255
     specials = [np.nan, np.inf, -np.inf, 1e30, -1e30]
     a.flat[rng.sample(range(a.size), rng.randint(1, a.size))] = rng.choice(specials)
-    return _encode(Image.fromarray(a, "F"), "TIFF")
+    return encode(Image.fromarray(a, "F"), "TIFF")
 
 
 def _noise(rng: random.Random) -> Image.Image:
@@ -77,19 +56,19 @@ def _valid_images(rng: random.Random) -> dict[str, Callable[[], tuple[str, bytes
     return {
         "animated gif": lambda: (".gif", _animated("GIF")),
         "animated png": lambda: (".png", _animated("PNG")),
-        "16-bit png": lambda: (".png", _encode(Image.fromarray(np.asarray(_digit(), np.uint16) * 257), "PNG")),
-        "32-bit int tiff": lambda: (".tif", _encode(_digit("I"), "TIFF")),  # PNG cannot hold 32-bit integers
+        "16-bit png": lambda: (".png", encode(Image.fromarray(np.asarray(seven(side=None), np.uint16) * 257), "PNG")),
+        "32-bit int tiff": lambda: (".tif", encode(seven("I", None), "TIFF")),  # PNG cannot hold 32-bit integers
         "float nan/inf tiff": lambda: (".tiff", _float_tiff(rng)),
-        "cmyk jpeg": lambda: (".jpg", _encode(_digit("CMYK"), "JPEG")),
-        "cmyk tiff": lambda: (".tiff", _encode(_digit("CMYK"), "TIFF")),
-        "palette+transparency png": lambda: (".png", _encode(_digit("P"), "PNG", transparency=0)),
-        "palette+transparency gif": lambda: (".gif", _encode(_digit("P"), "GIF", transparency=255)),
-        "1-bit png": lambda: (".png", _encode(_digit("1"), "PNG")),
-        "LA png": lambda: (".png", _encode(_digit("LA"), "PNG")),
-        "shape 1x1": lambda: (".png", _encode(Image.new("L", (1, 1), 255), "PNG")),
-        "shape 1x4000": lambda: (".png", _encode(Image.new("L", (4000, 1), 255), "PNG")),
-        "shape 4000x3": lambda: (".png", _encode(Image.new("L", (3, 4000), 255), "PNG")),
-        "random noise": lambda: (".png", _encode(_noise(rng), "PNG")),
+        "cmyk jpeg": lambda: (".jpg", encode(seven("CMYK", None), "JPEG")),
+        "cmyk tiff": lambda: (".tiff", encode(seven("CMYK", None), "TIFF")),
+        "palette+transparency png": lambda: (".png", encode(seven("P", None), "PNG", transparency=0)),
+        "palette+transparency gif": lambda: (".gif", encode(seven("P", None), "GIF", transparency=255)),
+        "1-bit png": lambda: (".png", encode(seven("1", None), "PNG")),
+        "LA png": lambda: (".png", encode(seven("LA", None), "PNG")),
+        "shape 1x1": lambda: (".png", encode(Image.new("L", (1, 1), 255), "PNG")),
+        "shape 1x4000": lambda: (".png", encode(Image.new("L", (4000, 1), 255), "PNG")),
+        "shape 4000x3": lambda: (".png", encode(Image.new("L", (3, 4000), 255), "PNG")),
+        "random noise": lambda: (".png", encode(_noise(rng), "PNG")),
     }
 
 
@@ -109,17 +88,17 @@ def _broken(rng: random.Random, suffix: str, data: bytes) -> dict[str, Callable[
 
 def generate(folder: Path, count: int, seed: int = 0) -> Iterator[Case]:
     rng = random.Random(seed)
-    digit = _digit()
+    digit = seven(side=None)
     makers = {
         "zero bytes": lambda: (rng.choice([".png", ".jpg", ".gif"]), b""),
         "text as image": lambda: (rng.choice([".png", ".jpg"]), b"this is not an image\n" * rng.randint(1, 50)),
-        "pixel bomb png": lambda: (".png", _bomb_png(100_000, 100_000)),
+        "pixel bomb png": lambda: (".png", bomb_png(100_000, 100_000)),
         **_valid_images(rng),
-        **_broken(rng, ".png", _encode(digit, "PNG")),
-        **_broken(rng, ".jpg", _encode(digit, "JPEG")),
-        **_broken(rng, ".gif", _encode(digit, "GIF")),
+        **_broken(rng, ".png", encode(digit, "PNG")),
+        **_broken(rng, ".jpg", encode(digit, "JPEG")),
+        **_broken(rng, ".gif", encode(digit, "GIF")),
     }
-    seven = pad_value()
+    drawn = pad_value()
     sketches = {
         "drawing {}": {},
         "drawing not an object": [[1, 2, 3, 4]],
@@ -128,8 +107,8 @@ def generate(folder: Path, count: int, seed: int = 0) -> Iterator[Case]:
         "drawing odd coordinates": {"strokes": [[1, 2, 3]], "width": 20},
         "drawing far off the pad": {"strokes": [[1e12, 5, 6, 7]], "width": 20},
         "drawing nested junk": {"strokes": [[[[[[1]]]]]], "width": 20},
-        "drawing width 1e9": {**seven, "width": 1e9},
-        "drawing width string": {**seven, "width": "20"},
+        "drawing width 1e9": {**drawn, "width": 1e9},
+        "drawing width string": {**drawn, "width": "20"},
         "drawing 200 strokes": {"strokes": [[10, 10, 20, 20]] * 200, "width": 20},
         "drawing 100k points": {"strokes": [[float(i % 280) for i in range(200_000)]], "width": 20},
         "drawing empty": {"strokes": [], "width": 20},
@@ -149,7 +128,7 @@ def generate(folder: Path, count: int, seed: int = 0) -> Iterator[Case]:
         if kind == "100 MB file":
             path = path.with_suffix(".png")
             with open(path, "wb") as f:
-                f.write(_encode(digit, "PNG"))
+                f.write(encode(digit, "PNG"))
                 f.truncate(100 * 2**20)
         else:
             suffix, data = makers[kind]()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gradio_client import handle_file
 
-from digitnet.lab.attacks import Api
+from attacks.clients import Api
 from digitnet.lab.serving import EXAMPLE_7, Server, forwarded_for, pad_value, requests, visitor
 
 LIVE = "live"  # the pad's live prediction: POST /gradio_api/component_server, not an event
