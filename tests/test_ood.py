@@ -17,7 +17,8 @@ from digitnet import DigitnetWarning, generative, models, ood, weightfiles
 from digitnet.__main__ import main as cli
 from digitnet.lab import calibrate, metrics
 from digitnet.lab.data import to_float, train_val_split
-from digitnet.lab.probes import HELDOUT_DOODLES, doodle_images, probe_images
+from digitnet.lab.doodles import HELDOUT_DOODLES
+from digitnet.lab.probes import doodle_images, probe_images
 from digitnet.lab.serving import ROOT
 from digitnet.lab.strokes import pen_digit_images, stroke_digits
 from digitnet.predict import Predictor

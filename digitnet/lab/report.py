@@ -31,18 +31,10 @@ from digitnet.drawing import render
 from digitnet.lab import calibrate_generative, docs, exploring
 from digitnet.lab.calibrate import fit, forward
 from digitnet.lab.data import load_mnist, to_float, train_val_split
+from digitnet.lab.doodles import HELDOUT_DOODLES, TRAIN_DOODLES, doodle_strokes
 from digitnet.lab.drawing_check import DrawingCheck
 from digitnet.lab.metrics import auroc, ece, fpr_at_95_tpr, reliability
-from digitnet.lab.probes import (
-    FAMILIES,
-    HELDOUT_DOODLES,
-    HELDOUT_FAMILIES,
-    TRAIN_DOODLES,
-    TRAIN_FAMILIES,
-    doodle_images,
-    doodle_strokes,
-    probe_images,
-)
+from digitnet.lab.probes import FAMILIES, HELDOUT_FAMILIES, TRAIN_FAMILIES, doodle_images, probe_images
 from digitnet.lab.serving import machine
 from digitnet.lab.strokes import pen_digit_images, stroke_digits
 from digitnet.models import Calibration, Kind
