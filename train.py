@@ -28,12 +28,11 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from digitnet import models
+from digitnet import models, weightfiles
 from digitnet.device import pick_device
 from digitnet.generative import ClassVAE
 from digitnet.lab.data import load_mnist, to_float, train_val_split
 from digitnet.lab.recipes import RECIPES, Recipe
-from digitnet.ood import calibrate_command, ood_path
 
 
 def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -72,7 +71,7 @@ def step(
     """One optimiser step on a prepared batch: the first len(yb) images are digits labelled yb (and, with `soft`,
     the teachers' probabilities for them), any after them outliers trained toward the uniform distribution.
     Returns the loss."""
-    if isinstance(model, ClassVAE):
+    if _kind(recipe).generative:
         return generative_step(model, opt, xb, yb, recipe)
     with torch.autocast(xb.device.type, dtype=torch.bfloat16, enabled=recipe.bf16):
         logits = model(xb.contiguous(memory_format=fmt) if xb.dim() == 4 else xb).float()
@@ -211,7 +210,7 @@ def prepare(recipe: Recipe, device: torch.device, data_dir: str | None = None, v
     torch.manual_seed(recipe.seed)
     data = load_data(recipe, device, data_dir, visitors)
     model = recipe.build().to(device)
-    if isinstance(model, models.CNN):
+    if models.ARCHITECTURES[recipe.architecture].channels_last:
         model = model.to(memory_format=torch.channels_last)
     gen = torch.Generator(device=device).manual_seed(recipe.seed)
     opt, sched = make_optimizer(model, recipe, recipe.epochs * (len(data.xtr) // recipe.batch_size))
@@ -280,7 +279,7 @@ def run(
     meta = dict(
         model=recipe.model,
         architecture=type(model).__name__,
-        description=models.DESCRIPTIONS.get(recipe.model, recipe.model),
+        description=models.describe(recipe.model),
         hyperparameters=recipe.hyperparameters(),
         outlier_exposure=recipe.outlier_exposure,
         test_accuracy=test_acc,
@@ -300,24 +299,28 @@ def run(
     if teachers:
         meta["teachers"] = [{"file": str(p), "sha256": _sha256(p)} for p in teachers]
     out = Path(out) / f"{recipe.model}.safetensors"
-    models.save(model.to(memory_format=torch.contiguous_format), out, meta)
-    if calibrate and not recipe.limit and isinstance(model, ClassVAE):
+    weightfiles.save(model.to(memory_format=torch.contiguous_format), out, meta)
+    if calibrate and not recipe.limit and _kind(recipe).generative:
         from digitnet.lab.calibrate_generative import calibrate as fit_verdict
 
         meta.update(fit_verdict(model, data.xval, data.yval, out))
-        models.write_record(out, meta)
+        weightfiles.write_record(out, meta)
     elif calibrate and not recipe.limit:
         from digitnet.lab.calibrate import calibrate as fit_calibration
 
         meta.update(fit_calibration(model, data.xtr, data.ytr, data.xval, data.yval, out))
-        models.write_record(out, meta)
-    elif ood_path(out).is_file():
+        weightfiles.write_record(out, meta)
+    elif weightfiles.calibration_path(out).is_file():
         print(
-            f"note: {ood_path(out)} was fitted on the previous weights; the app refuses to start with it until "
-            f"`{calibrate_command(recipe.model)}` re-creates it"
+            f"note: {weightfiles.calibration_path(out)} was fitted on the previous weights; the app refuses to start "
+            f"with it until `{models.calibrate_command(recipe.model)}` re-creates it"
         )
     print(f"{recipe.model}: test accuracy {test_acc:.2%}, {train_seconds:.0f}s training on {device}; wrote {out}")
     return meta
+
+
+def _kind(recipe: Recipe) -> models.Kind:
+    return models.ARCHITECTURES[recipe.architecture].kind
 
 
 def _sha256(path: str | Path) -> str:

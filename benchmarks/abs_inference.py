@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from digitnet import explore, generative
+from digitnet import explore, generative, models
 from digitnet.lab import docs
 from digitnet.lab.data import load_mnist, to_float, train_val_split
 from digitnet.lab.drawing_check import DrawingCheck
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     xval, yval, xt, yt = to_float(xv[:2000]), yv[:2000], to_float(xte[: args.digits]), yte[: args.digits]
     check = DrawingCheck.fit()
     cnn = fooling(Predictor("cnn"), cases, check)
-    vae = generative.load("vae_bayes")
+    vae = models.load("vae_bayes")
     results = {"shipped": measure(vae, xval, yval, xt, yt, cases, check, args.steps)}
     if args.finetune:
         seconds = finetune(vae, to_float(xtr), ytr, args.finetune)

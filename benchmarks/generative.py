@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-write", action="store_true", help="print only; leave docs/generative.md alone")
     a = p.parse_args(argv)
     t0 = time.perf_counter()
-    model, cal = generative.load(NAME), generative.load_calibration(NAME)
+    model, cal = models.load(NAME), models.load_calibration(NAME)
     cnn, oe = Predictor("cnn", "cpu"), Predictor("cnn_oe", "cpu")
     sections = {"gen-timing": timing_table(model, cal)}
     sections["gen-digits"], digit_scores = digits_table(model, cal, cnn)

@@ -17,8 +17,8 @@ import time
 import torch
 
 import train
+from digitnet.discriminative import CNN
 from digitnet.lab.recipes import RECIPES
-from digitnet.models import CNN
 
 # (label, width, batch, augment, bf16, channels_last, compile)
 LEVERS = [

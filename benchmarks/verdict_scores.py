@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from digitnet import generative
+from digitnet import generative, models
 from digitnet.lab import calibrate as base
 from digitnet.lab import docs
 from digitnet.lab.data import load_mnist, to_float, train_val_split
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.time()
     (xtr, _), (xv, _) = train_val_split()
     xval, xte = to_float(xv[:2000]), to_float(load_mnist(train=False)[0][:2000])
-    vae, local = generative.load("vae_bayes"), train_local(to_float(xtr))
+    vae, local = models.load("vae_bayes"), train_local(to_float(xtr))
     trained = time.time() - start
     val, strokes = scores(vae, local, xval, args.steps), scores(vae, local, base.redrawn(xval), args.steps)
     test = scores(vae, local, xte, args.steps)

@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from digitnet import models, ood
+from digitnet import models, weightfiles
 from digitnet.predict import Predictor
 from digitnet.preprocess import InputError
 
@@ -49,7 +49,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    if args.model in models.GENERATIVE:  # its verdict comes from its own scores (digitnet/generative.py)
+    if models.kind(args.model).generative:  # its verdict comes from its own scores (digitnet/generative.py)
         from digitnet.lab import calibrate_generative
 
         s = calibrate_generative.calibrate_shipped(args.model, args.data_dir)
@@ -57,7 +57,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         from digitnet.lab import calibrate
 
         s = calibrate.calibrate_shipped(args.model, args.data_dir, args.device)
-    path = ood.ood_path(models.weights_path(args.model))
+    path = weightfiles.calibration_path(models.weights_path(args.model))
     print(
         f"{args.model}: temperature {s['temperature']:.3f}; verdict by {s['score']} at {s['threshold']:.4g} "
         f"(flags {s['val_flagged']:.1%} of validation digits); wrote {path}"
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = dict(predict=cmd_predict, evaluate=cmd_evaluate, calibrate=cmd_calibrate, visitors=cmd_visitors)
         return commands[args.command](args)
-    except models.WeightsError as e:
+    except weightfiles.WeightsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

@@ -1,7 +1,7 @@
 """Questions asked of a network through its input: what it thinks each digit looks like, and how little it takes
 to make it say another one.
 
-`draw` asks a generative network (predict.BayesRule) for its own drawings: the decoder's most typical drawing of
+`draw` asks a generative network (generative.BayesRule) for its own drawings: the decoder's most typical drawing of
 each digit and seeded samples, no search at all. `dream` grows, for each digit, the input the network is most sure
 of, by gradient ascent on the pixels (Nguyen, Yosinski & Clune 2015); `regularised=True` adds jitter, ink decay and
 blur (Yosinski et al. 2015) so that the strokes the network favours show. `fool` finds a small L2 change to an image
@@ -20,9 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from digitnet.predict import BayesRule, Prediction, Predictor
+from digitnet.predict import Prediction, Predictor
+from digitnet.preprocess import grey_levels
 from digitnet.saliency import device_of, gradients_on
-from digitnet.views import grey_levels
 
 Network = Predictor | nn.Module
 FOOL_CONFIDENCE = 0.99
@@ -94,16 +94,16 @@ class FoolResult:
 # --- dreams ------------------------------------------------------------------------------------------------
 
 
-def generative(net: Network) -> bool:
-    """Whether the network draws (a generative classifier served through Bayes' rule)."""
-    return isinstance(_model(net), BayesRule)
+def draws(net: Network) -> bool:
+    """Whether the network draws: a Predictor of a generative classifier (a bare model only grows dreams)."""
+    return isinstance(net, Predictor) and net.kind.generative
 
 
 def drawings(net: Network, *, regularised: bool = False) -> list[DreamGrid]:
     """What the network thinks each digit looks like: a generative network's drawings (`draw`), then what gradient
     ascent grows on its input; any other network can only grow them (`dream`)."""
     grown = dream(net, regularised=regularised)
-    return [draw(net), grown] if generative(net) else [grown]
+    return [draw(net), grown] if draws(net) else [grown]
 
 
 def draw(net: Network, *, samples: int = SAMPLES, seed: int = 0) -> DreamGrid:

@@ -21,18 +21,12 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 from torch import nn
-
-from digitnet import models
-from digitnet.ood import read_calibration
 
 PIXELS = 28 * 28
 LATENT = 16
@@ -187,33 +181,42 @@ class GenerativeCalibration:
         s = values[self.score]
         return s < self.threshold if HIGHER_IS_DIGIT[self.score] else s > self.threshold
 
+    @classmethod
+    def from_file(cls, t: dict[str, torch.Tensor], meta: dict[str, str]) -> GenerativeCalibration:
+        """From a calibration file's tensors and metadata (digitnet.weightfiles.read_calibration)."""
+        return cls(float(t["temperature"][0]), meta["score"], float(meta["threshold"]))
 
-def build(state: dict[str, torch.Tensor]) -> ClassVAE:
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """What a calibration file holds as tensors (digitnet.weightfiles.write_calibration)."""
+        return {"temperature": torch.tensor([self.temperature])}
+
+
+def shaped(state: dict[str, torch.Tensor]) -> ClassVAE:
     """A ClassVAE shaped as the weights in `state` (width, latent and hidden sizes read from them)."""
     hidden, latent = state["p_in.weight"].shape
     return ClassVAE(state["trunk.0.weight"].shape[0], latent, hidden)
 
 
-def load(name: str, device: torch.device | str = "cpu", weights_dir: str | Path | None = None) -> ClassVAE:
-    """The shipped generative classifier `name`, in eval mode on `device`."""
-    path = models.weights_path(name, weights_dir)
-    fix = f"recreate it with: {models.retrain_command(name)}"
-    if not path.is_file():
-        raise models.WeightsError(f"weights file {path} is missing; {fix}")
-    try:
-        state = load_file(str(path))
-        model = build(state)
-        model.load_state_dict(state)
-    except (SafetensorError, RuntimeError, OSError, ValueError, KeyError) as e:
-        raise models.WeightsError(f"weights file {path} is corrupt or not a ClassVAE ({e}); {fix}") from e
-    return model.to(device).eval()
+class BayesRule(nn.Module):
+    """A generative classifier as the app serves it: logits = its ten ELBOs / T, Bayes' rule at the temperature
+    fitted on validation digits, so that the answer shown, saliency, dreams and fooling all use the same
+    probabilities."""
+
+    def __init__(self, vae: ClassVAE, temperature: float = 1.0) -> None:
+        super().__init__()
+        self.vae, self.temperature = vae, temperature
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.vae.elbo(x) / self.temperature
+
+    def scored(
+        self, x: torch.Tensor, cal: GenerativeCalibration | None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None]:
+        """Logits (on the CPU) and, with a calibration, every verdict score, from the ten ELBOs of one pass."""
+        elbos = self.vae.elbo(x).float().cpu()
+        return elbos / self.temperature, scores(elbos, x, cal.temperature) if cal else None
 
 
-def load_calibration(name: str, weights_dir: str | Path | None = None) -> GenerativeCalibration | None:
-    """The stored verdict calibration of `name` (None when it has none); one fitted on other weights, or
-    unreadable, is a CalibrationError naming the file and the fix, as for the other networks."""
-
-    def build(t: dict[str, torch.Tensor], meta: dict[str, str]) -> GenerativeCalibration:
-        return GenerativeCalibration(float(t["temperature"][0]), meta["score"], float(meta["threshold"]))
-
-    return read_calibration(name, build, HIGHER_IS_DIGIT, weights_dir)
+def serve(vae: ClassVAE, cal: GenerativeCalibration | None) -> BayesRule:
+    """The served classifier: Bayes' rule at the calibrated temperature (1 without a calibration)."""
+    return BayesRule(vae, cal.temperature if cal else 1.0)

@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from torch import nn
 
-from digitnet import generative, models, ood
+from digitnet import models
 from digitnet.device import pick_device
 from digitnet.preprocess import EmptyImage, preprocess
 from digitnet.saliency import saliency
@@ -39,35 +38,15 @@ class Prediction:
                     empty=self.empty, not_a_digit=self.not_a_digit, scores=self.scores)  # fmt: skip
 
 
-class BayesRule(nn.Module):
-    """A generative classifier as the app serves it: logits = its ten ELBOs / T, Bayes' rule at the temperature
-    fitted on validation digits, so that the answer shown, saliency, dreams and fooling all use the same
-    probabilities."""
-
-    def __init__(self, vae: generative.ClassVAE, temperature: float = 1.0) -> None:
-        super().__init__()
-        self.vae, self.temperature = vae, temperature
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.vae.elbo(x) / self.temperature
-
-
-def load_calibration(name: str) -> ood.Calibration | generative.GenerativeCalibration | None:
-    """A network's stored verdict calibration (None: no verdict); CalibrationError when it is stale or unreadable."""
-    return generative.load_calibration(name) if name in models.GENERATIVE else ood.load_calibration(name)
-
-
 class Predictor:
     """A model loaded once onto the best device; predicts single images or batches."""
 
     def __init__(self, name: str = "cnn", device: str | torch.device | None = None) -> None:
-        self.name = name
+        self.name, self.kind = name, models.kind(name)
         self.device = pick_device(str(device) if device else None)
         model = models.load(name, self.device)
-        self.calibration = load_calibration(name)  # None: no scores, no verdict
-        if isinstance(model, generative.ClassVAE):
-            model = BayesRule(model, self.calibration.temperature if self.calibration else 1.0)
-        self.model = model
+        self.calibration = models.load_calibration(name)  # None: no scores, no verdict
+        self.model = self.kind.serve(model, self.calibration)
 
     @torch.inference_mode()
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
@@ -77,24 +56,13 @@ class Predictor:
     @torch.inference_mode()
     def scored(self, x: torch.Tensor) -> tuple[torch.Tensor, list[bool | None], list[dict[str, float]]]:
         """Probabilities, "not a digit" verdicts and scores, all from one forward pass."""
-        logits, s = self._logits_and_scores(x.to(self.device))
+        logits, s = self.kind.scored(self.model, x.to(self.device), self.calibration)
         probs = torch.softmax(logits, 1)
         if s is None:
             return probs, [None] * len(x), [{} for _ in range(len(x))]
         columns = {k: v.tolist() for k, v in s.items()}
         per_image = [{k: c[i] for k, c in columns.items()} for i in range(len(x))]
         return probs, self.calibration.flags(s).tolist(), per_image
-
-    def _logits_and_scores(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor] | None]:
-        """Logits (on the CPU) and the verdict's scores (None without a calibration) from one pass."""
-        cal = self.calibration
-        if isinstance(self.model, BayesRule):  # the ten ELBOs; its scores come from them and the input
-            elbos = self.model.vae.elbo(x).float().cpu()
-            scores = generative.scores(elbos, x, cal.temperature) if cal else None
-            return elbos / self.model.temperature, scores
-        feats = self.model.features(x)  # features -> head
-        logits = self.model.head(feats).float().cpu()
-        return logits, ood.scores(logits, feats.float().cpu(), cal) if cal else None  # CPU: MPS has no float64
 
     def predict_arrays(self, arrays: list[np.ndarray]) -> list[Prediction]:
         """Predict already-preprocessed 28x28 arrays in one batch."""

@@ -390,3 +390,8 @@ def _saturated(x: np.ndarray) -> np.ndarray:
     and photos of a pen's strokes are nearly saturated along them already, so they hardly change."""
     ink = x[x > 0.05]
     return np.clip(x / np.median(ink), 0.0, 1.0) if ink.size > 5 else x
+
+
+def grey_levels(image: np.ndarray) -> np.ndarray:
+    """Images in [0, 1] as the 0-255 grey levels the page shows them with (int16, same shape)."""
+    return np.round(255 * np.clip(image, 0, 1)).astype(np.int16)

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from digitnet import generative, models, ood, web
+from digitnet import models, web
+from digitnet.preprocess import grey_levels
 
-if TYPE_CHECKING:  # explore computes on the grey levels defined here
+if TYPE_CHECKING:
     from digitnet.explore import Dream, DreamGrid, FoolResult
     from digitnet.predict import Analysis, Prediction
 
@@ -31,12 +32,10 @@ SCORE_WORDS = {
     "excess": "how well its best digit's model explains the input, for an image of this much ink (nats)",
     "elbo_png": "bits its best digit's model saves over a PNG of the input",
 }
-# Which side of a score's threshold is "a digit", for every network's scores ("msp" and "entropy" agree).
-HIGHER_IS_DIGIT = ood.HIGHER_IS_DIGIT | generative.HIGHER_IS_DIGIT
 
 
 def label(name: str) -> str:
-    return models.DESCRIPTIONS.get(name, name)
+    return models.describe(name)
 
 
 def _shown(key: str, value: float) -> str:
@@ -61,7 +60,7 @@ def verdict(pred: Prediction) -> dict | None:
             "value": _shown(by, value),
             "threshold": _shown(by, pred.threshold),
             # which side of the threshold counts as "not a digit": the calibration's rule, whatever this input's value
-            "side": "below" if HIGHER_IS_DIGIT[by] else "above",
+            "side": "below" if models.HIGHER_IS_DIGIT[by] else "above",
         }
     return out
 
@@ -135,11 +134,6 @@ def fooled(result: FoolResult) -> dict:
         "l2": round(result.l2, 3), "linf": round(result.linf, 3), "pixels_changed": result.pixels_changed,
         "before": answer(result.before), "after": answer(result.after),
     }  # fmt: skip
-
-
-def grey_levels(image: np.ndarray) -> np.ndarray:
-    """Images in [0, 1] as the 0-255 grey levels the page shows them with (int16, same shape)."""
-    return np.round(255 * np.clip(image, 0, 1)).astype(np.int16)
 
 
 def _levels(image: np.ndarray) -> list[int]:

@@ -10,7 +10,7 @@ import torch
 
 from digitnet import generative, models
 from digitnet.lab.data import to_float
-from digitnet.ood import CalibrationError
+from digitnet.weightfiles import CalibrationError
 
 NAME = "vae_bayes"
 # Accuracy on the first 2,000 MNIST test digits (harder than the rest: the shipped weights read 98.45% of them and
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def model() -> generative.ClassVAE:
     torch.manual_seed(0)
-    return generative.load(NAME)
+    return models.load(NAME)
 
 
 @pytest.fixture(scope="module")
@@ -82,18 +82,18 @@ def test_its_drawings_are_read_as_their_digit_by_itself_and_by_the_cnn(model):
 
 
 def test_calibration_belongs_to_the_weights(tmp_path):
-    cal = generative.load_calibration(NAME)
+    cal = models.load_calibration(NAME)
     assert cal is not None and cal.score in generative.SCORES and cal.temperature > 0
     for suffix in (".safetensors", ".ood.safetensors"):
         shutil.copy(models.WEIGHTS_DIR / f"{NAME}{suffix}", tmp_path / f"{NAME}{suffix}")
     data = (tmp_path / f"{NAME}.safetensors").read_bytes()
     (tmp_path / f"{NAME}.safetensors").write_bytes(data[:-4] + bytes(4))  # other weights, same size
     with pytest.raises(CalibrationError, match=f"fitted on other weights.*python -m digitnet calibrate --model {NAME}"):
-        generative.load_calibration(NAME, tmp_path)
+        models.load_calibration(NAME, tmp_path)
 
 
 def test_verdict_passes_test_digits_and_flags_noise(model, digits):
-    cal = generative.load_calibration(NAME)
+    cal = models.load_calibration(NAME)
     x = digits[0][:1000]
     noise = torch.rand(200, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():

@@ -8,8 +8,9 @@ import shutil
 import pytest
 import torch
 
-from digitnet import models
+from digitnet import generative, models, weightfiles
 from digitnet.device import pick_device
+from digitnet.discriminative import CNN, MLP
 from digitnet.lab.data import to_float
 from digitnet.predict import Predictor
 
@@ -50,25 +51,45 @@ def test_corrupt_weights_give_one_clear_error(tmp_path):
     shutil.copy(models.weights_path("mlp"), tmp_path / "mlp.safetensors")
     data = (tmp_path / "mlp.safetensors").read_bytes()
     (tmp_path / "mlp.safetensors").write_bytes(data[: len(data) // 2])
-    with pytest.raises(models.WeightsError) as e:
+    with pytest.raises(weightfiles.WeightsError) as e:
         models.load("mlp", weights_dir=tmp_path)
     msg = str(e.value)
     assert str(tmp_path / "mlp.safetensors") in msg and "python train.py --model mlp" in msg
 
 
 def test_missing_weights_give_one_clear_error(tmp_path):
-    with pytest.raises(models.WeightsError, match=r"missing.*python train.py --model cnn") as e:
+    with pytest.raises(weightfiles.WeightsError, match=r"missing.*python train.py --model cnn") as e:
         models.load("cnn", weights_dir=tmp_path)
     # the command a newcomer can run in their checkout (MNIST downloads into ./data), nothing of this machine's
     assert str(e.value).endswith("; recreate it with: python train.py --model cnn")
-    with pytest.raises(models.WeightsError, match=r"no weights in .*; train one: python train.py --model cnn$"):
+    with pytest.raises(weightfiles.WeightsError, match=r"no weights in .*; train one: python train.py --model cnn$"):
         models.available(tmp_path, required=True)
 
 
 def test_weights_of_another_model_are_refused(tmp_path):
     shutil.copy(models.weights_path("mlp"), tmp_path / "cnn.safetensors")
-    with pytest.raises(models.WeightsError, match="does not fit model 'cnn'"):
+    with pytest.raises(weightfiles.WeightsError, match="does not fit model 'cnn'"):
         models.load("cnn", weights_dir=tmp_path)
+
+
+def test_weights_of_another_kind_are_refused(tmp_path):
+    shutil.copy(models.weights_path("cnn"), tmp_path / "vae_bayes.safetensors")
+    with pytest.raises(weightfiles.WeightsError, match="does not fit model 'vae_bayes'.*python train.py --model vae"):
+        models.load("vae_bayes", weights_dir=tmp_path)
+
+
+def test_what_each_network_is_is_answered_by_the_registry():
+    """Name -> kind, architecture and description, in the order the app offers them; unknown names are refused."""
+    assert models.NAMES == ("mlp", "cnn", "cnn_oe", "vae_bayes") and models.GENERATIVE == ("vae_bayes",)
+    built = {name: type(models.build(name)) for name in models.NAMES}
+    assert built == {"mlp": MLP, "cnn": CNN, "cnn_oe": CNN, "vae_bayes": generative.ClassVAE}
+    assert [models.kind(n).generative for n in models.NAMES] == [False, False, False, True]
+    assert models.describe("cnn_oe") == "CNN + outlier exposure (knows non-digits)" and models.describe("x") == "x"
+    with pytest.raises(ValueError, match="unknown model 'resnet'"):
+        models.kind("resnet")
+    with pytest.raises(ValueError, match="width applies to the cnn and class_vae architectures, not 'mlp'"):
+        models.make("mlp", 16)
+    assert models.make("cnn", 16).head.in_features == 64 and models.make("class_vae", 16).width == 16
 
 
 def test_device_falls_back_to_cpu(monkeypatch):

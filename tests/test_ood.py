@@ -13,17 +13,19 @@ import numpy as np
 import pytest
 import torch
 
-from digitnet import DigitnetWarning, generative, models, ood
+from digitnet import DigitnetWarning, generative, models, ood, weightfiles
 from digitnet.__main__ import main as cli
 from digitnet.lab import calibrate, metrics
 from digitnet.lab.data import to_float, train_val_split
-from digitnet.lab.probes import HELDOUT_DOODLES, doodle_images, probe_images
+from digitnet.lab.doodles import HELDOUT_DOODLES
+from digitnet.lab.probes import doodle_images, probe_images
 from digitnet.lab.serving import ROOT
 from digitnet.lab.strokes import pen_digit_images, stroke_digits
 from digitnet.predict import Predictor
 from digitnet.saliency import saliency
 
-SHIPPED = [n for n in models.ARCHITECTURES if ood.ood_path(models.weights_path(n)).is_file()]
+DISCRIMINATIVE = [n for n in models.NAMES if not models.kind(n).generative]
+SHIPPED = [n for n in DISCRIMINATIVE if weightfiles.calibration_path(models.weights_path(n)).is_file()]
 
 
 # --- the statistics, against known answers -------------------------------------------------------------------
@@ -82,7 +84,7 @@ def test_calibrate_writes_a_calibration_that_flags_the_chosen_share_of_validatio
     shutil.copy(models.weights_path("mlp"), tmp_path / "mlp.safetensors")
     model = models.load("mlp", weights_dir=tmp_path)
     summary = calibrate.calibrate(model, *split, tmp_path / "mlp.safetensors")["ood"]
-    cal = ood.load_calibration("mlp", tmp_path)
+    cal = models.load_calibration("mlp", tmp_path)
     assert cal is not None and cal.score == summary["score"] and cal.temperature > 0
     s = ood.scores(*calibrate.forward(model, split[2]), cal)
     redrawn = ood.scores(*calibrate.forward(model, calibrate.redrawn(split[2])), cal)
@@ -93,18 +95,18 @@ def test_calibrate_writes_a_calibration_that_flags_the_chosen_share_of_validatio
     assert summary["val_flagged"] == pytest.approx(digits) and summary["val_strokes_flagged"] == pytest.approx(strokes)
     (tmp_path / "mlp.safetensors").write_bytes(b"retrained since")
     stale = re.escape(f"calibration file {tmp_path / 'mlp.ood.safetensors'} was fitted on other weights")
-    with pytest.raises(ood.CalibrationError, match=stale + ".*python -m digitnet calibrate --model mlp"):
-        ood.load_calibration("mlp", tmp_path)
+    with pytest.raises(weightfiles.CalibrationError, match=stale + ".*python -m digitnet calibrate --model mlp"):
+        models.load_calibration("mlp", tmp_path)
 
 
 def test_a_corrupt_calibration_is_an_error_that_names_the_file_and_the_fix(tmp_path):
     shutil.copy(models.weights_path("mlp"), tmp_path / "mlp.safetensors")
-    data = ood.ood_path(models.weights_path("mlp")).read_bytes()
+    data = weightfiles.calibration_path(models.weights_path("mlp")).read_bytes()
     (tmp_path / "mlp.ood.safetensors").write_bytes(data[: len(data) // 2])
-    with pytest.raises(ood.CalibrationError, match="mlp.ood.safetensors is corrupt.*calibrate --model mlp"):
-        ood.load_calibration("mlp", tmp_path)
+    with pytest.raises(weightfiles.CalibrationError, match="mlp.ood.safetensors is corrupt.*calibrate --model mlp"):
+        models.load_calibration("mlp", tmp_path)
     (tmp_path / "mlp.ood.safetensors").unlink()
-    assert ood.load_calibration("mlp", tmp_path) is None  # no calibration: no verdict, by design
+    assert models.load_calibration("mlp", tmp_path) is None  # no calibration: no verdict, by design
 
 
 def test_a_stale_calibration_stops_the_app_at_start_up_with_one_error(tmp_path):
@@ -116,7 +118,7 @@ def test_a_stale_calibration_stops_the_app_at_start_up_with_one_error(tmp_path):
     code = f"import digitnet.models as m; m.WEIGHTS_DIR = __import__('pathlib').Path({str(tmp_path)!r}); import app"
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     last = r.stderr.strip().splitlines()[-1]
-    assert r.returncode != 0 and last.startswith("digitnet.ood.CalibrationError: "), r.stderr
+    assert r.returncode != 0 and last.startswith("digitnet.weightfiles.CalibrationError: "), r.stderr
     assert f"calibration file {tmp_path / 'cnn_oe.ood.safetensors'} was fitted on other weights" in last
     assert last.endswith("recreate it with: python -m digitnet calibrate --model cnn_oe")
 
@@ -136,23 +138,23 @@ def oe():
 
 def test_every_shipped_model_has_a_calibration_fitted_on_its_weights():
     """Each shipped calibration loads (a stale one raises) and is the one its record describes."""
-    assert set(SHIPPED) == set(models.ARCHITECTURES)
+    assert SHIPPED == DISCRIMINATIVE
     for name in SHIPPED:
         record = models.metadata(name)["ood"]
-        cal = ood.load_calibration(name)
+        cal = models.load_calibration(name)
         assert isinstance(cal, ood.Calibration) and cal.score == record["score"] and cal.score in ood.SCORES
         assert cal.threshold == pytest.approx(record["threshold"]) and cal.temperature > 0
         assert Predictor(name, "cpu").calibration is not None
 
 
 def test_every_shipped_generative_classifier_has_a_calibration_fitted_on_its_weights():
-    """vae_bayes's verdict is one of generative.SCORES against a threshold, read by its own loader (a stale file
-    raises): the one its record describes, and the one its Predictor applies."""
+    """vae_bayes's verdict is one of generative.SCORES against a threshold, read as its kind's calibration (a stale
+    file raises): the one its record describes, and the one its Predictor applies."""
     shipped = [n for n in models.GENERATIVE if models.weights_path(n).is_file()]
     assert shipped == list(models.GENERATIVE)
     for name in shipped:
         record = models.metadata(name)["ood"]
-        cal = generative.load_calibration(name)
+        cal = models.load_calibration(name)
         assert isinstance(cal, generative.GenerativeCalibration) and cal.score == record["score"]
         assert cal.score in generative.SCORES and cal.threshold == pytest.approx(record["threshold"])
         assert cal.temperature == pytest.approx(record["temperature"], rel=1e-4) and cal.temperature > 0

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from digitnet.lab import probes
+from digitnet.drawing import CANVAS
+from digitnet.lab import doodles, probes
 
 ALL_DRAWN = probes.LATIN + probes.TRAIN_SYMBOLS + probes.UNSEEN_SYMBOLS
 
@@ -116,7 +117,7 @@ def digit_like(strokes) -> str | None:
 
 
 def _circle(rng, pen):
-    return [probes._loop(rng, 0.5, 0.5, rng.uniform(0.35, 0.5), 0.5)]
+    return [doodles._loop(rng, 0.5, 0.5, rng.uniform(0.35, 0.5), 0.5)]
 
 
 def _bar(rng, pen):
@@ -133,9 +134,9 @@ DIGIT_SHAPES = {"circle": _circle, "bar": _bar, "short_spiral": _short_spiral}  
 
 
 def test_doodle_kinds_are_split_into_train_and_heldout_without_overlap():
-    assert set(probes.TRAIN_DOODLES).isdisjoint(probes.HELDOUT_DOODLES)
-    assert set(probes.TRAIN_DOODLES) | set(probes.HELDOUT_DOODLES) == set(probes.DOODLES)
-    assert len(probes.TRAIN_DOODLES) >= 8 and len(probes.HELDOUT_DOODLES) >= 8
+    assert set(doodles.TRAIN_DOODLES).isdisjoint(doodles.HELDOUT_DOODLES)
+    assert set(doodles.TRAIN_DOODLES) | set(doodles.HELDOUT_DOODLES) == set(doodles.DOODLES)
+    assert len(doodles.TRAIN_DOODLES) >= 8 and len(doodles.HELDOUT_DOODLES) >= 8
     assert probes.FAMILIES["doodles"].train and "doodles" in probes.TRAIN_FAMILIES
     assert not probes.FAMILIES["doodles_heldout"].train and "doodles_heldout" in probes.HELDOUT_FAMILIES
     # the families that existed before the doodles keep their seeds (a family's seed is its position)
@@ -145,7 +146,7 @@ def test_doodle_kinds_are_split_into_train_and_heldout_without_overlap():
 @pytest.mark.parametrize(("family", "kinds"), [("doodles", "TRAIN_DOODLES"), ("doodles_heldout", "HELDOUT_DOODLES")])
 def test_doodle_families_draw_only_their_own_kinds(monkeypatch, family, kinds):
     drawn = []
-    real = probes.doodle_strokes
+    real = doodles.doodle_strokes
 
     def spy(kind, rng):
         drawn.append(kind)
@@ -153,42 +154,42 @@ def test_doodle_families_draw_only_their_own_kinds(monkeypatch, family, kinds):
 
     monkeypatch.setattr(probes, "doodle_strokes", spy)
     probes.probe_images(family, 120, seed=1)
-    assert set(drawn) == set(getattr(probes, kinds))  # every kind, and no other
+    assert set(drawn) == set(getattr(doodles, kinds))  # every kind, and no other
 
 
-@pytest.mark.parametrize("kind", list(probes.DOODLES))
+@pytest.mark.parametrize("kind", list(doodles.DOODLES))
 def test_doodles_are_deterministic_and_drawn_on_the_pad_with_its_pen(kind):
-    draws = [probes.doodle_strokes(kind, np.random.default_rng(5)) for _ in range(2)]
+    draws = [doodles.doodle_strokes(kind, np.random.default_rng(5)) for _ in range(2)]
     assert draws[0] == draws[1]
-    assert probes.doodle_strokes(kind, np.random.default_rng(6)) != draws[0]
+    assert doodles.doodle_strokes(kind, np.random.default_rng(6)) != draws[0]
     x = probes.doodle_images(kind, 4, seed=2)
     assert torch.equal(x, probes.doodle_images(kind, 4, seed=2)) and x.shape == (4, 1, 28, 28)
     assert torch.equal(x[:2], probes.doodle_images(kind, 2, seed=2))
     rng = np.random.default_rng(0)
     for _ in range(50):
-        strokes, width = probes.doodle_strokes(kind, rng)
+        strokes, width = doodles.doodle_strokes(kind, rng)
         pts = np.concatenate([np.asarray(s) for s in strokes])
         assert 8 <= width <= 24
-        assert pts.min() >= 0 and pts.max() <= probes.CANVAS  # on the canvas, as a visitor draws it
-        assert 100 <= np.ptp(pts, axis=0).max() <= probes.CANVAS  # a drawing, not a dot
+        assert pts.min() >= 0 and pts.max() <= CANVAS  # on the canvas, as a visitor draws it
+        assert 100 <= np.ptp(pts, axis=0).max() <= CANVAS  # a drawing, not a dot
 
 
 def test_the_structural_check_catches_digit_like_shapes(monkeypatch):
     for name, draw in DIGIT_SHAPES.items():
-        monkeypatch.setitem(probes.DOODLES, name, draw)
+        monkeypatch.setitem(doodles.DOODLES, name, draw)
     rng = np.random.default_rng(0)
     for name in DIGIT_SHAPES:
-        caught = [digit_like(probes.doodle_strokes(name, rng)[0]) is not None for _ in range(100)]
+        caught = [digit_like(doodles.doodle_strokes(name, rng)[0]) is not None for _ in range(100)]
         assert np.mean(caught) >= 0.9, name
 
 
-@pytest.mark.parametrize("kind", list(probes.DOODLES))
+@pytest.mark.parametrize("kind", list(doodles.DOODLES))
 def test_doodles_are_never_a_digit_like_shape(kind):
     """No lone circle (a 0), straight line (a 1) or short open curve (a 6, a 9); spirals wind 2 turns or more;
     arrows point at least 30 degrees away from vertical (a vertical arrow is a 1)."""
     rng = np.random.default_rng(11)
     for _ in range(200):
-        strokes, _ = probes.doodle_strokes(kind, rng)
+        strokes, _ = doodles.doodle_strokes(kind, rng)
         assert digit_like(strokes) is None, (kind, digit_like(strokes))
         if kind == "arrow":
             pts = np.concatenate([np.asarray(s) for s in strokes])
@@ -212,12 +213,12 @@ def _surely_one_digit(cnn, x: torch.Tensor) -> float:
 def test_the_plain_cnn_check_catches_digit_like_shapes(monkeypatch, cnn):
     """Drawn the same way, a circle and a bar are read as 0 and 1 with > 99.9% confidence nearly every time."""
     for name, draw in DIGIT_SHAPES.items():
-        monkeypatch.setitem(probes.DOODLES, name, draw)
+        monkeypatch.setitem(doodles.DOODLES, name, draw)
     for name in ("circle", "bar"):
         assert _surely_one_digit(cnn, probes.doodle_images(name, 200, seed=1)) >= 0.95, name
 
 
-@pytest.mark.parametrize("kind", list(probes.DOODLES))
+@pytest.mark.parametrize("kind", list(doodles.DOODLES))
 def test_the_plain_cnn_does_not_read_any_doodle_kind_as_one_digit(cnn, kind):
     """A kind a person could read as a digit would be read as that digit by the plain cnn, nearly always with
     > 99.9% confidence, as drawn digits are. (It still reads most smileys as 0 with > 99%: the phenomenon.)"""

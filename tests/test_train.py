@@ -11,11 +11,11 @@ import torch
 import torch.nn.functional as F
 
 import train
-from digitnet import models
+from digitnet import models, weightfiles
+from digitnet.discriminative import CNN, MLP
 from digitnet.generative import ClassVAE
 from digitnet.lab.data import to_float
 from digitnet.lab.recipes import HYPERPARAMETERS, RECIPES, Recipe
-from digitnet.ood import ood_path
 
 
 def _subset(mnist_test, n=3000):
@@ -88,10 +88,8 @@ def test_recipes_are_data():
     for name, recipe in RECIPES.items():
         assert recipe.model == name
         built = recipe.build()
-        if recipe.architecture == "class_vae":  # the generative classifier (digitnet/generative.py)
-            assert isinstance(built, ClassVAE)
-        else:
-            assert isinstance(built, models.ARCHITECTURES[recipe.architecture])
+        assert isinstance(built, {"mlp": MLP, "cnn": CNN, "class_vae": ClassVAE}[recipe.architecture])
+        assert models.ARCHITECTURES[recipe.architecture].kind.generative == (recipe.architecture == "class_vae")
     assert [name for name, r in RECIPES.items() if r.outlier_exposure] == ["cnn_oe"]
     with pytest.raises(dataclasses.FrozenInstanceError):
         RECIPES["cnn"].epochs = 1  # type: ignore[misc]
@@ -139,7 +137,7 @@ def test_distilling_needs_teachers_and_records_them(tmp_path):
         train.run(recipe, device="cpu", out=tmp_path, quiet=True)
     with pytest.raises(ValueError, match="distilling needs both"):
         train.run(_quick("mlp", epochs=1, limit=500), device="cpu", out=tmp_path, quiet=True, teachers=[teacher])
-    with pytest.raises(models.WeightsError, match="not the weights of a digitnet CNN"):
+    with pytest.raises(weightfiles.WeightsError, match="not the weights of a digitnet CNN"):
         train.run(recipe, device="cpu", out=tmp_path, quiet=True, teachers=[models.weights_path("mlp")])
     with pytest.raises(ValueError, match="between 0 and 1"):
         _quick("mlp", distill=1.5)
@@ -184,7 +182,7 @@ def test_bf16_on_a_cpu_without_bf16_instructions_says_so(tmp_path, monkeypatch, 
 def test_weights_written_without_calibration_name_a_stale_one(tmp_path, capsys, stale):
     """A calibration left beside new weights stops the app; training says so and names the command."""
     if stale:
-        ood_path(tmp_path / "mlp.safetensors").write_bytes(b"fitted on the previous weights")
+        weightfiles.calibration_path(tmp_path / "mlp.safetensors").write_bytes(b"fitted on the previous weights")
     train.run(_quick("mlp", epochs=1, limit=256), device="cpu", out=tmp_path, quiet=True, calibrate=False)
     said = "python -m digitnet calibrate --model mlp" in capsys.readouterr().out
     assert said == stale

@@ -4,28 +4,26 @@
 features, picks the score that best catches the training-allowed probe families, and sets its threshold so
 that at most FLAG_RATE of validation digits, and at most STROKE_FLAG_RATE of the same digits re-drawn with
 straight strokes (as visitors draw on the pad, digitnet/lab/strokes.py), are flagged. The result is written as
-<model>.ood.safetensors, which `digitnet.ood.load_calibration` reads at prediction time, and summarised in
+<model>.ood.safetensors, which `digitnet.models.load_calibration` reads at prediction time, and summarised in
 <model>.json.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
 from torch import nn
 
-from digitnet import models
+from digitnet import models, weightfiles
 from digitnet.device import pick_device
 from digitnet.lab.data import to_float, train_val_split
 from digitnet.lab.metrics import auroc
 from digitnet.lab.probes import TRAIN_FAMILIES, probe_images
 from digitnet.lab.strokes import stroke_digits
-from digitnet.ood import HIGHER_IS_DIGIT, SCORES, Calibration, ood_path, outlierness, scores, weights_digest
+from digitnet.ood import HIGHER_IS_DIGIT, SCORES, Calibration, outlierness, scores
 
 # Share of validation digits the verdict calls "not a digit". The aim is at most 2% of digits; with 5,000
 # validation and 10,000 test digits the test share differs from the validation share by about 0.24 points
@@ -138,20 +136,12 @@ def fit(model: nn.Module, xtrain: torch.Tensor, ytrain: torch.Tensor, xval: torc
     return cal, summary
 
 
-def save_calibration(cal: Calibration, weights: Path, summary: dict) -> None:
-    tensors = {"temperature": torch.tensor([cal.temperature]), "means": cal.means.contiguous(),
-               "precision": cal.precision.contiguous()}  # fmt: skip
-    meta = {"score": cal.score, "threshold": repr(cal.threshold), "weights_sha256": weights_digest(weights),
-            "summary": json.dumps(summary)}  # fmt: skip
-    save_file({k: v.cpu() for k, v in tensors.items()}, str(ood_path(weights)), metadata=meta)
-
-
 def calibrate(
     model: nn.Module, xtrain: torch.Tensor, ytrain: torch.Tensor, xval: torch.Tensor, yval: torch.Tensor, out: Path
 ) -> dict:
     """Fit, write <out>.ood.safetensors beside the weights, and return {"ood": summary} for the JSON."""
     cal, summary = fit(model, xtrain, ytrain, xval, yval)
-    save_calibration(cal, Path(out), summary)
+    weightfiles.write_calibration(Path(out), cal.tensors(), cal.score, cal.threshold, summary)
     return {"ood": summary}
 
 
@@ -163,5 +153,5 @@ def calibrate_shipped(name: str, data_dir: str | None = None, device: str | None
     result = calibrate(model, to_float(xtr), ytr, to_float(xval), yval, models.weights_path(name))
     meta = models.metadata(name)
     meta.update(result)
-    models.write_record(models.weights_path(name), meta)
+    weightfiles.write_record(models.weights_path(name), meta)
     return result["ood"]

@@ -5,7 +5,7 @@ validation split (NLL), the verdict's score is the one of `generative.SCORES` th
 training-allowed probe families (the network itself never sees any of them), and its threshold flags at most
 FLAG_RATE of validation digits and at most STROKE_FLAG_RATE of the same digits re-drawn with straight strokes.
 The result is <model>.ood.safetensors (a temperature tensor; score, threshold, the weights' SHA-256 and a
-summary as metadata), read by `digitnet.generative.load_calibration`.
+summary as metadata), read by `digitnet.models.load_calibration`.
 
     python -m digitnet.lab.calibrate_generative --model vae_bayes    (re-fit the shipped weights' calibration)
 """
@@ -18,15 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
 from sklearn.metrics import roc_auc_score
 
-from digitnet import generative, models
+from digitnet import generative, models, weightfiles
 from digitnet.generative import HIGHER_IS_DIGIT, SCORES, ClassVAE, GenerativeCalibration
 from digitnet.lab import calibrate as base
 from digitnet.lab.data import to_float, train_val_split
 from digitnet.lab.probes import TRAIN_FAMILIES, probe_images
-from digitnet.ood import ood_path, weights_digest
 
 
 @torch.inference_mode()
@@ -88,27 +86,21 @@ def fit(model: ClassVAE, xval: torch.Tensor, yval: torch.Tensor) -> tuple[Genera
     return cal, summary
 
 
-def save_calibration(cal: GenerativeCalibration, weights: Path, summary: dict) -> None:
-    meta = {"score": cal.score, "threshold": repr(cal.threshold), "weights_sha256": weights_digest(weights),
-            "summary": json.dumps(summary)}  # fmt: skip
-    save_file({"temperature": torch.tensor([cal.temperature])}, str(ood_path(weights)), metadata=meta)
-
-
 def calibrate(model: ClassVAE, xval: torch.Tensor, yval: torch.Tensor, out: Path) -> dict:
     """Fit, write <out>.ood.safetensors beside the weights, and return {"ood": summary} for the JSON."""
     cal, summary = fit(model, xval, yval)
-    save_calibration(cal, Path(out), summary)
+    weightfiles.write_calibration(Path(out), cal.tensors(), cal.score, cal.threshold, summary)
     return {"ood": summary}
 
 
 def calibrate_shipped(name: str, data_dir: str | None = None) -> dict:
     """Calibrate weights/<name>.safetensors as shipped (no retraining) and record it in weights/<name>.json."""
-    model = generative.load(name)
+    model = models.load(name)
     _, (xval, yval) = train_val_split(data_dir)
     result = calibrate(model, to_float(xval), yval, models.weights_path(name))
     meta = models.metadata(name)
     meta.update(result)
-    models.write_record(models.weights_path(name), meta)
+    weightfiles.write_record(models.weights_path(name), meta)
     return result["ood"]
 
 

@@ -18,8 +18,8 @@ import torch
 
 from digitnet import explore
 from digitnet.lab.drawing_check import DrawingCheck
-from digitnet.predict import BayesRule, Prediction, Predictor
-from digitnet.views import grey_levels
+from digitnet.predict import Prediction, Predictor
+from digitnet.preprocess import grey_levels
 
 SAMPLES = 8  # seeded drawings per digit shown and checked for a generative classifier
 SAMPLE_SEED = 0
@@ -38,7 +38,7 @@ class Explored:
 def drawings(p: Predictor) -> tuple[list[np.ndarray], list[list[np.ndarray]]] | None:
     """A generative classifier's typical drawing and SAMPLES seeded drawings of each digit, on the 0-255 grey
     levels the page shows (None for a network that cannot draw)."""
-    if not isinstance(p.model, BayesRule):
+    if not p.kind.generative:
         return None
     vae = p.model.vae
     typical = [_shown(vae.typical(d).numpy()) for d in range(10)]

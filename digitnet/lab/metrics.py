@@ -8,17 +8,13 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
-from digitnet import generative, ood
-
-# Which way every verdict score points: the discriminative networks' (digitnet.ood) and the generative classifier's
-# (digitnet.generative); the names both use (msp, entropy) point the same way in both.
-HIGHER_IS_DIGIT = ood.HIGHER_IS_DIGIT | generative.HIGHER_IS_DIGIT
+from digitnet import models
 
 
 def outlierness(name: str, values: torch.Tensor) -> np.ndarray:
     """Score `name` turned so that higher always means "less like a digit"."""
     v = values.double().cpu().numpy()
-    return -v if HIGHER_IS_DIGIT[name] else v
+    return -v if models.HIGHER_IS_DIGIT[name] else v
 
 
 def auroc(name: str, digits: torch.Tensor, others: torch.Tensor) -> float:

@@ -24,7 +24,7 @@ class Recipe:
     """Everything that decides the trained weights (besides the data and the device)."""
 
     model: str  # the name the weights are saved under: weights/<model>.safetensors
-    architecture: str  # the network built, a key of models.ARCHITECTURES ("mlp" or "cnn")
+    architecture: str  # the network built, a key of models.ARCHITECTURES ("mlp", "cnn" or "class_vae")
     epochs: int
     batch_size: int
     lr: float
@@ -37,7 +37,7 @@ class Recipe:
     oe_weight: float = 0.5  # loss += oe_weight * CE(outliers, uniform) (Hendrycks et al. 2019 use 0.5)
     stroke_share: float = 0.0  # share of digits shown re-drawn with straight pen strokes (digitnet/lab/strokes.py)
     limit: int | None = None  # train on only the first N training images (quick experiments)
-    width: int | None = None  # channels of the CNN's first layer (None: models.CNN's default, 32)
+    width: int | None = None  # channels of the first layer (None: the architecture's default, 32)
     bf16: bool = False  # forward pass under bfloat16 autocast: ~2x on CPUs with AVX512-BF16 or AMX, and on GPUs
     # Knowledge distillation (Hinton et al. 2015): the digits' loss is (1 - distill) x cross-entropy with the labels
     # + distill x cross-entropy with the teachers' averaged probabilities on the same augmented batch. The
@@ -57,15 +57,7 @@ class Recipe:
 
     def build(self) -> nn.Module:
         """A freshly initialised network of this recipe's architecture (and width)."""
-        if self.architecture == "class_vae":
-            from digitnet.generative import ClassVAE
-
-            return ClassVAE(self.width or 32)
-        if self.width is not None:
-            if self.architecture != "cnn":
-                raise ValueError(f"width applies to the cnn architecture, not {self.architecture!r}")
-            return models.CNN(self.width)
-        return models.build(self.architecture)
+        return models.make(self.architecture, self.width)
 
     def hyperparameters(self) -> dict:
         """The "hyperparameters" recorded beside the weights."""

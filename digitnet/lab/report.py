@@ -25,27 +25,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from digitnet import generative, models, ood
+from digitnet import generative, models, ood, weightfiles
 from digitnet.device import pick_device
 from digitnet.drawing import render
 from digitnet.lab import calibrate_generative, docs, exploring
 from digitnet.lab.calibrate import fit, forward
 from digitnet.lab.data import load_mnist, to_float, train_val_split
+from digitnet.lab.doodles import HELDOUT_DOODLES, TRAIN_DOODLES, doodle_strokes
 from digitnet.lab.drawing_check import DrawingCheck
 from digitnet.lab.metrics import auroc, ece, fpr_at_95_tpr, reliability
-from digitnet.lab.probes import (
-    FAMILIES,
-    HELDOUT_DOODLES,
-    HELDOUT_FAMILIES,
-    TRAIN_DOODLES,
-    TRAIN_FAMILIES,
-    doodle_images,
-    doodle_strokes,
-    probe_images,
-)
+from digitnet.lab.probes import FAMILIES, HELDOUT_FAMILIES, TRAIN_FAMILIES, doodle_images, probe_images
 from digitnet.lab.serving import machine
 from digitnet.lab.strokes import pen_digit_images, stroke_digits
-from digitnet.predict import Predictor, load_calibration
+from digitnet.models import Calibration, Kind
+from digitnet.predict import Predictor
 
 PROBE_N = 1000
 FOOL_N = 50  # MNIST test digits fooled per network (benchmarks.explore_speed times one attempt)
@@ -58,9 +51,6 @@ DOC = DOCS / "overconfidence.md"
 COMMAND = "python -m digitnet evaluate --ood"
 
 
-Calibration = ood.Calibration | generative.GenerativeCalibration
-
-
 @dataclass
 class Scorer:
     """One network's logits and verdict scores for float images, both on the CPU: ood's scores for the
@@ -70,13 +60,14 @@ class Scorer:
 
     model: torch.nn.Module
     cal: Calibration
+    kind: Kind
 
     @property
     def names(self) -> tuple[str, ...]:
-        return generative.SCORES if isinstance(self.cal, generative.GenerativeCalibration) else ood.SCORES
+        return self.kind.scores
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        if isinstance(self.model, generative.ClassVAE):
+        if self.kind.generative:
             logits = calibrate_generative.elbos(self.model, x)
             s = generative.scores(logits, x, self.cal.temperature)
         else:
@@ -109,11 +100,11 @@ class Result:
 
 
 def calibration_for(name: str, model: torch.nn.Module, data_dir: str | None) -> tuple[Calibration, bool]:
-    cal = load_calibration(name)
+    cal = models.load_calibration(name)
     if cal is not None:
         return cal, True
     (xtr, ytr), (xval, yval) = train_val_split(data_dir)
-    if isinstance(model, generative.ClassVAE):
+    if models.kind(name).generative:
         return calibrate_generative.fit(model, to_float(xval), yval)[0], False
     cal, _ = fit(model, to_float(xtr), ytr, to_float(xval), yval)
     return cal, False
@@ -123,7 +114,7 @@ def evaluate_model(name: str, probes: dict[str, torch.Tensor], kinds: dict[str, 
                    device, data_dir) -> Result:  # fmt: skip
     model = models.load(name, device)
     cal, stored = calibration_for(name, model, data_dir)
-    score = Scorer(model, cal)
+    score = Scorer(model, cal, models.kind(name))
     logits, digits = score(xte)
     probs, probs_t = torch.softmax(logits, 1), torch.softmax(logits / cal.temperature, 1)
     r = Result(name, float((probs.argmax(1) == yte).double().mean()), ece(probs, yte), ece(probs_t, yte),
@@ -321,7 +312,7 @@ def _sha256(path: Path) -> str:
 
 def provenance(names: list[str], seconds: float, device: torch.device, threads: int) -> str:
     """Where and when this report ran, and the files it read: the SHA-256 of each network's weights and calibration."""
-    rows = [[n, _sha256(w := models.weights_path(n)), _sha256(ood.ood_path(w))] for n in names]
+    rows = [[n, _sha256(w := models.weights_path(n)), _sha256(weightfiles.calibration_path(w))] for n in names]
     return (f"{machine()}; {seconds:.0f} s on {device} (torch {torch.__version__}, threads: {threads}).\n\n"
             + _table(["model", "weights SHA-256", "calibration SHA-256"], rows))  # fmt: skip
 
