@@ -1,9 +1,10 @@
 """Shared fixtures: the real MNIST test set (from $DIGITNET_DATA, else ./data, downloaded if absent) and the
 real app, served by its own process on a loopback port exactly as `python app.py` serves it.
 
-Tiers come from what a test uses, not from decorators: a test whose fixtures start an app process (`start_app`,
-which `server` uses) is marked `server`, one that drives Chromium (`chromium`) `browser`. The fast tier is
-`-m "not server and not browser"`."""
+Tiers come from what a test uses, not from decorators (MARKERS_BY_FIXTURE): a test whose fixtures start an app
+process (`start_app`, which `server` uses) is marked `server`, one that drives Chromium (`chromium`) `browser`, one
+that sweeps thousands of digits (`every_test_digit`, ...) `slow`. The fast tier is
+`-m "not server and not browser and not slow"` (`bash scripts/test.sh --fast`)."""
 
 from __future__ import annotations
 
@@ -20,13 +21,24 @@ import torch
 from PIL import Image
 
 from digitnet.lab import browser
-from digitnet.lab.data import load_mnist
+from digitnet.lab.data import load_mnist, to_float
 from digitnet.lab.replicas import wait_for_port
 from digitnet.lab.serving import Server, free_port, pad_value
 
 FRESH_S = 30.0  # the browser tests wait 20 s for an answer; a fresh visitor's is answered in well under a second
 
-MARKERS_BY_FIXTURE = {"start_app": "server", "run_app_file": "server", "chromium": "browser"}
+# A fixture that starts an app process marks its tests `server`, one that drives Chromium `browser`, one that sweeps
+# thousands of digits through the networks (minutes on two cores) `slow`: the fast tier leaves all three out.
+MARKERS_BY_FIXTURE = {
+    "start_app": "server",
+    "run_app_file": "server",
+    "replicas": "server",  # tests/test_replicas.py: two app processes behind nginx
+    "chromium": "browser",
+    "every_test_digit": "slow",
+    "sweep_digits": "slow",  # tests/test_redrawn.py: 1,500 digits re-drawn in every variant
+    "ood_report": "slow",  # tests/test_ood.py: the evaluation report, every network on every test digit
+    "drawing_check": "slow",  # tests/test_generative.py: fits the check, then grows the cnn's dreams
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -103,6 +115,14 @@ def _app_file(folder: Path, timeout: float = 180.0) -> Iterator[str]:
 def mnist_test() -> tuple[torch.Tensor, torch.Tensor]:
     """All 10,000 MNIST test images (uint8 N x 28 x 28) and labels."""
     return load_mnist(train=False)
+
+
+@pytest.fixture(scope="session")
+def every_test_digit(mnist_test) -> tuple[torch.Tensor, torch.Tensor]:
+    """All 10,000 MNIST test digits as the networks take them (float N x 1 x 28 x 28 in [0, 1]) and labels: a test
+    that sweeps them all is marked `slow`."""
+    x, y = mnist_test
+    return to_float(x), y
 
 
 @pytest.fixture(scope="session")

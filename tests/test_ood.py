@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import shutil
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -159,9 +162,9 @@ def test_every_shipped_generative_classifier_has_a_calibration_fitted_on_its_wei
         assert Predictor(name, "cpu").calibration == cal
 
 
-def test_oe_model_is_accurate_and_flags_few_real_digits(oe, mnist_test):
-    x, y = mnist_test  # all 10,000: on a 500-digit subset the share flagged varies by about +-0.6 points
-    probs, flags, _ = oe.scored(to_float(x))
+def test_oe_model_is_accurate_and_flags_few_real_digits(oe, every_test_digit):
+    x, y = every_test_digit  # all 10,000: on a 500-digit subset the share flagged varies by about +-0.6 points
+    probs, flags, _ = oe.scored(x)
     assert (probs.argmax(1) == y).double().mean() >= 0.995  # the aim (the shipped cnn_oe reads 99.54%)
     assert np.mean(flags) <= 0.02  # the issue's target
 
@@ -235,9 +238,9 @@ def test_vae_bayes_never_saw_a_non_digit(vae, oe):
         assert np.mean(flags) >= 0.5, family  # flagged all the same, by its score
 
 
-def test_vae_bayes_is_accurate_and_flags_few_real_digits(vae, mnist_test):
-    x, y = mnist_test
-    probs, flags, _ = vae.scored(to_float(x))
+def test_vae_bayes_is_accurate_and_flags_few_real_digits(vae, every_test_digit):
+    x, y = every_test_digit
+    probs, flags, _ = vae.scored(x)
     assert (probs.argmax(1) == y).double().mean() >= 0.99  # issue 24's bar (it reads 99.10%)
     assert np.mean(flags) <= 0.02  # the issue's target (1.16% measured)
 
@@ -319,11 +322,20 @@ def test_saliency_rejects_a_batch(oe):
         saliency(oe.model, np.zeros((2, 28, 28), np.float32))
 
 
-def test_ood_report_covers_every_model_and_heldout_family_and_writes_plots(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def ood_report(tmp_path_factory) -> tuple[str, Path]:
+    """`python -m digitnet evaluate --ood` with small probes: its report and its plots' folder. Every network on all
+    10,000 test digits and fooled 50 times: a sweep (conftest marks the tests that take it `slow`)."""
+    folder = tmp_path_factory.mktemp("plots")
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert cli(["evaluate", "--ood", "--probe-n", "20", "--plots", str(folder)]) == 0
+    return out.getvalue(), folder
+
+
+def test_ood_report_covers_every_model_and_heldout_family_and_writes_plots(ood_report):
     from digitnet.lab.probes import HELDOUT_FAMILIES
 
-    assert cli(["evaluate", "--ood", "--probe-n", "20", "--plots", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
+    out, tmp_path = ood_report
     for name in models.NAMES:
         assert f"| {name} |" in out and f"## Scores: {name}" in out
     for family in HELDOUT_FAMILIES:

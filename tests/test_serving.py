@@ -19,7 +19,6 @@ def fuzz(server, tmp_path_factory) -> dict:
     return run_fuzz(server, count=150, workers=4, timeout=10.0, folder=tmp_path_factory.mktemp("fuzz"))
 
 
-@pytest.mark.slow
 def test_concurrent_clients_all_get_valid_answers(server, tmp_path):
     tally = run_load(server, clients=8, seconds=15, max_requests=400, folder=tmp_path)
     assert tally.failed == 0, tally.errors
@@ -28,7 +27,6 @@ def test_concurrent_clients_all_get_valid_answers(server, tmp_path):
     assert server.alive()
 
 
-@pytest.mark.slow
 def test_hostile_requests_get_an_answer_in_time_and_the_server_keeps_serving(fuzz, server):
     statuses = {s for counter in fuzz["tallies"].values() for s in counter}
     assert statuses <= {"result", "error", "unclear"}, fuzz["tallies"]  # never an invalid result, never too slow
@@ -37,18 +35,15 @@ def test_hostile_requests_get_an_answer_in_time_and_the_server_keeps_serving(fuz
     assert fuzz["after"]["digit"] == 7
 
 
-@pytest.mark.slow
 def test_the_classify_api_names_what_is_wrong_with_every_bad_file(fuzz):
     unclear = {k: c for k, c in fuzz["tallies"].items() if k.endswith("/classify") and c["unclear"]}
     assert not unclear, fuzz["messages"]
 
 
-@pytest.mark.slow
 def test_the_100_mb_upload_is_refused_with_the_size_limit(fuzz):
     assert "exceeds the maximum file size" in fuzz["messages"][("100 MB file /upload", "error")]
 
 
-@pytest.mark.slow
 def test_upload_and_draw_name_what_is_wrong_with_every_bad_file(fuzz):
     unclear = {k: c for k, c in fuzz["tallies"].items() if c["unclear"]}
     assert not unclear, fuzz["messages"]
