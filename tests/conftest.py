@@ -35,6 +35,8 @@ MARKERS_BY_FIXTURE = {
     "replicas": "server",  # tests/test_replicas.py: two app processes behind nginx
     "chromium": "browser",
     "every_test_digit": "slow",
+    "training_digits": "slow",  # tests/test_train.py: a CNN trained for three epochs
+    "calibration_split": "slow",  # tests/test_ood.py: a calibration fitted on the validation set
     "sweep_digits": "slow",  # tests/test_redrawn.py: 1,500 digits re-drawn in every variant
     "ood_report": "slow",  # tests/test_ood.py: the evaluation report, every network on every test digit
     "drawing_check": "slow",  # tests/test_generative.py: fits the check, then grows the cnn's dreams

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
@@ -26,8 +27,10 @@ SHIPPED = sorted(p.name.removesuffix(".safetensors") for p in models.WEIGHTS_DIR
 # Each client here is a visitor of its own (X-Forwarded-For, see serving.visitor), never the default client
 # 127.0.0.1 that the browser tests' pages are: their share of the queue, sessions and uploads stays theirs.
 @pytest.fixture(scope="module")
-def client(server) -> Client:
-    return server.client(visitor(3300))
+def client(server) -> Iterator[Client]:
+    c = server.client(visitor(3300))
+    yield c
+    c.close()
 
 
 def shown_digit(answer: dict | None) -> int | None:

@@ -76,12 +76,15 @@ def test_fit_gaussian_and_mahalanobis_recover_a_known_gaussian():
 
 
 @pytest.fixture(scope="module")
-def split():
+def calibration_split():
+    """6,000 training digits and the whole validation set, to calibrate on: a sweep (conftest marks the tests that
+    take it `slow`)."""
     (xtr, ytr), (xval, yval) = train_val_split()
     return to_float(xtr[:6000]), ytr[:6000], to_float(xval), yval
 
 
-def test_calibrate_writes_a_calibration_that_flags_the_chosen_share_of_validation_digits(tmp_path, split):
+def test_calibrate_writes_a_calibration_that_flags_the_chosen_share_of_validation_digits(tmp_path, calibration_split):
+    split = calibration_split
     shutil.copy(models.weights_path("mlp"), tmp_path / "mlp.safetensors")
     model = models.load("mlp", weights_dir=tmp_path)
     summary = calibrate.calibrate(model, *split, tmp_path / "mlp.safetensors")["ood"]

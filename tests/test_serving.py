@@ -9,29 +9,31 @@ from benchmarks.load_test import run_load
 
 
 @pytest.fixture(scope="module")
-def server(start_app):
+def own_server(start_app):
+    """An app of this module's own: the load and the fuzz run as the default client, many requests at once, which
+    would use up that client's share of the shared `server` (the browser tests' client)."""
     with start_app("app") as s:
         yield s
 
 
 @pytest.fixture(scope="module")
-def fuzz(server, tmp_path_factory) -> dict:
-    return run_fuzz(server, count=150, workers=4, timeout=10.0, folder=tmp_path_factory.mktemp("fuzz"))
+def fuzz(own_server, tmp_path_factory) -> dict:
+    return run_fuzz(own_server, count=150, workers=4, timeout=10.0, folder=tmp_path_factory.mktemp("fuzz"))
 
 
-def test_concurrent_clients_all_get_valid_answers(server, tmp_path):
-    tally = run_load(server, clients=8, seconds=15, max_requests=400, folder=tmp_path)
+def test_concurrent_clients_all_get_valid_answers(own_server, tmp_path):
+    tally = run_load(own_server, clients=8, seconds=15, max_requests=400, folder=tmp_path)
     assert tally.failed == 0, tally.errors
     assert tally.invalid == 0
     assert tally.ok >= 8
-    assert server.alive()
+    assert own_server.alive()
 
 
-def test_hostile_requests_get_an_answer_in_time_and_the_server_keeps_serving(fuzz, server):
+def test_hostile_requests_get_an_answer_in_time_and_the_server_keeps_serving(fuzz, own_server):
     statuses = {s for counter in fuzz["tallies"].values() for s in counter}
     assert statuses <= {"result", "error", "unclear"}, fuzz["tallies"]  # never an invalid result, never too slow
     assert sum(c["error"] for c in fuzz["tallies"].values()) >= 30
-    assert server.alive()
+    assert own_server.alive()
     assert fuzz["after"]["digit"] == 7
 
 
