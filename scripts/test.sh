@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what the tests need on a fresh Debian machine, then run the test suite.
 #   bash scripts/test.sh           everything (what CI's .ci/run runs)
-#   bash scripts/test.sh --fast    the fast tier: no app process, no browser (under two minutes on two cores)
+#   bash scripts/test.sh --fast    the fast tier: no app process, no browser, no sweep (under two minutes on two cores)
 # Further arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ if [ -z "${DIGITNET_DATA:-}" ] && [ -d ../shared/data/MNIST ]; then export DIGIT
 .venv/bin/python -m ruff check .
 .venv/bin/python -m ruff format --check .
 if [ "$fast" = 1 ]; then
-  exec .venv/bin/python -m pytest -m "not server and not browser" "$@"
+  exec .venv/bin/python -m pytest -m "not server and not browser and not slow" "$@"
 fi
 # axe-core for tests/test_accessibility.py and ESLint for the page's JavaScript, pinned in package-lock.json
 # (lighthouse, a dev dependency there, is for benchmarks/lighthouse.py only).

@@ -1,21 +1,46 @@
 """Shared fixtures: the real MNIST test set (from $DIGITNET_DATA, else ./data, downloaded if absent) and the
 real app, served by its own process on a loopback port exactly as `python app.py` serves it.
 
-Tiers come from what a test uses, not from decorators: a test whose fixtures start an app process (`start_app`,
-which `server` uses) is marked `server`, one that drives Chromium (`chromium`) `browser`. The fast tier is
-`-m "not server and not browser"`."""
+Tiers come from what a test uses, not from decorators (MARKERS_BY_FIXTURE): a test whose fixtures start an app
+process (`start_app`, which `server` uses) is marked `server`, one that drives Chromium (`chromium`) `browser`, one
+that sweeps thousands of digits (`every_test_digit`, ...) `slow`. The fast tier is
+`-m "not server and not browser and not slow"` (`bash scripts/test.sh --fast`)."""
 
 from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image
 
 from digitnet.lab import browser
-from digitnet.lab.data import load_mnist
-from digitnet.lab.serving import Server
+from digitnet.lab.data import load_mnist, to_float
+from digitnet.lab.replicas import wait_for_port
+from digitnet.lab.serving import Server, free_port, pad_value
 
-MARKERS_BY_FIXTURE = {"start_app": "server", "chromium": "browser"}
+FRESH_S = 30.0  # the browser tests wait 20 s for an answer; a fresh visitor's is answered in well under a second
+
+# A fixture that starts an app process marks its tests `server`, one that drives Chromium `browser`, one that sweeps
+# thousands of digits through the networks (minutes on two cores) `slow`: the fast tier leaves all three out.
+MARKERS_BY_FIXTURE = {
+    "start_app": "server",
+    "run_app_file": "server",
+    "replicas": "server",  # tests/test_replicas.py: two app processes behind nginx
+    "chromium": "browser",
+    "every_test_digit": "slow",
+    "training_digits": "slow",  # tests/test_train.py: a CNN trained for three epochs
+    "calibration_split": "slow",  # tests/test_ood.py: a calibration fitted on the validation set
+    "sweep_digits": "slow",  # tests/test_redrawn.py: 1,500 digits re-drawn in every variant
+    "ood_report": "slow",  # tests/test_ood.py: the evaluation report, every network on every test digit
+    "drawing_check": "slow",  # tests/test_generative.py: fits the check, then grows the cnn's dreams
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -23,6 +48,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for fixture, marker in MARKERS_BY_FIXTURE.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(marker)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shared_server_left_as_found(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a module whose tests use the shared `server` (once the module's own pages and clients are gone): the
+    server still serves a new visitor on the default client (127.0.0.1, the browser tests' client) at once, so no
+    module leaves that client's share of the queue, sessions, live predictions or connections used up."""
+    module = request.module
+    if not any(
+        getattr(i, "module", None) is module and "server" in getattr(i, "fixturenames", ())
+        for i in request.session.items
+    ):
+        yield
+        return
+    server = request.getfixturevalue("server")
+    yield
+    check_fresh_visitor(server)
+
+
+def check_fresh_visitor(server: Server, timeout: float = FRESH_S) -> None:
+    """A fresh default client gets its /draw event and a live drawing answered within `timeout` seconds each."""
+    seven = pad_value()
+    client = server.client()
+    try:
+        answer = client.submit(seven, "cnn", api_name="/draw").result(timeout=timeout)[0]
+    finally:
+        client.close()
+    assert answer["digit"] == 7, f"the shared server answered a fresh visitor's /draw with {answer}"
+    with server.socket() as socket:
+        socket.send(json.dumps(seven | {"model": "cnn", "seq": 1, "final": True}))
+        reply = json.loads(socket.recv(timeout=timeout))
+    assert reply.get("answer", {}).get("digit") == 7, f"the shared server answered a fresh live drawing with {reply}"
 
 
 @pytest.fixture(scope="session")
@@ -33,9 +90,41 @@ def start_app() -> type[Server]:
 
 
 @pytest.fixture(scope="session")
+def run_app_file():
+    """How a test runs `python app.py` from another folder, as a host would (tests/test_hosting.py): `with
+    run_app_file(folder) as url:`; marked `server` like `start_app`."""
+    return _app_file
+
+
+@contextlib.contextmanager
+def _app_file(folder: Path, timeout: float = 180.0) -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env |= {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=folder, env=env, stdout=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc, timeout, f"app.py in {folder}")
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
 def mnist_test() -> tuple[torch.Tensor, torch.Tensor]:
     """All 10,000 MNIST test images (uint8 N x 28 x 28) and labels."""
     return load_mnist(train=False)
+
+
+@pytest.fixture(scope="session")
+def every_test_digit(mnist_test) -> tuple[torch.Tensor, torch.Tensor]:
+    """All 10,000 MNIST test digits as the networks take them (float N x 1 x 28 x 28 in [0, 1]) and labels: a test
+    that sweeps them all is marked `slow`."""
+    x, y = mnist_test
+    return to_float(x), y
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,6 @@ from test_browser import DESKTOP, ONE, PHONE, SEVEN, draw, empty, open_page, rea
 from digitnet import share
 from digitnet.drawing import PEN
 
-pytestmark = pytest.mark.browser
-
 AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 SENTENCE = re.compile(r"(\d), (\d+)% sure(, looks like a digit|, probably not a digit)?; next: (\d) at (\d+)%")
 

@@ -12,8 +12,6 @@ import pytest
 from digitnet import models
 from digitnet.drawing import CANVAS
 
-pytestmark = pytest.mark.browser
-
 TIMEOUT_MS = 60_000  # the shared CI cores can be slow; the wait ends as soon as the page updates
 DESKTOP, PHONE = {"width": 1280, "height": 1000}, {"width": 390, "height": 844}
 

@@ -4,11 +4,9 @@ upload set of scripts/space_files.py, which the README's upload command uses. No
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -19,8 +17,6 @@ import yaml
 from gradio_client import Client, handle_file
 from huggingface_hub import metadata_load
 
-from digitnet.lab.replicas import wait_for_port
-from digitnet.lab.serving import free_port
 from digitnet.models import NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -182,25 +178,14 @@ def test_the_hosting_doc_uses_the_upload_script_and_the_readme_links_it():
     assert "](docs/hosting.md)" in README.read_text(encoding="utf-8")
 
 
-def test_the_uploaded_files_alone_run_the_app(tmp_path, uploaded):
+def test_the_uploaded_files_alone_run_the_app(tmp_path, uploaded, run_app_file):
     """Copy only the upload set, start `python app.py` there as the Space would, and classify the example 7."""
     for f in uploaded:
         (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / f, tmp_path / f)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env |= {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port)}
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, proc, 180, "app.py from the upload set")
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    with run_app_file(tmp_path) as url:
+        client = Client(url, verbose=False)
         result = client.predict(
             handle_file(str(tmp_path / "examples/digit_7_mnist_test_0.png")), "cnn", api_name="/classify"
         )
         assert result["digit"] == 7
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()

@@ -10,10 +10,7 @@ import pytest
 from attacks.load import run_load
 from digitnet.lab.replicas import COOKIE, Replicas, nginx_binary
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(nginx_binary() is None, reason="nginx is not installed (apt-get install -y nginx)"),
-]
+pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="nginx is not installed (apt-get install -y nginx)")
 
 
 @pytest.fixture(scope="module")

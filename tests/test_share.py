@@ -77,7 +77,6 @@ def compared(page) -> dict[str, str]:
         "'.dn-title').innerText.split(': ')[1]]))")  # fmt: skip
 
 
-@pytest.mark.browser
 def test_a_link_opens_the_same_drawing_and_every_networks_answer(chromium, server):
     """Draw a 7, copy the link, open it in a new page: the same network selected, the same answer, from every
     network; the link holds the strokes as drawn (Python's decoder reads what the page wrote)."""
@@ -116,7 +115,6 @@ def test_a_link_opens_the_same_drawing_and_every_networks_answer(chromium, serve
 OVERSIZED = bad([[(10, 10)]] * (MAX_STROKES + 1))
 
 
-@pytest.mark.browser
 @pytest.mark.parametrize(
     ("fragment", "message"),
     [

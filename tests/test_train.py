@@ -23,6 +23,13 @@ def _subset(mnist_test, n=3000):
     return to_float(x[:n]), y[:n]
 
 
+@pytest.fixture(scope="module")
+def training_digits(mnist_test) -> tuple[torch.Tensor, torch.Tensor]:
+    """3,000 test digits to train a CNN on for three epochs: tens of seconds on two cores (conftest marks the tests
+    that take them `slow`)."""
+    return _subset(mnist_test)
+
+
 def _loss(model, x, y) -> float:
     model.eval()
     with torch.inference_mode():
@@ -34,9 +41,9 @@ def _quick(name: str = "mlp", **changes) -> Recipe:
 
 
 @pytest.mark.parametrize("changes", [{}, dict(width=16, bf16=True)], ids=["cnn", "cnn-width16-bf16"])
-def test_short_training_run_lowers_the_loss(mnist_test, changes):
+def test_short_training_run_lowers_the_loss(training_digits, changes):
     torch.manual_seed(0)
-    x, y = _subset(mnist_test)
+    x, y = training_digits
     recipe = _quick("cnn", epochs=3, **changes)
     model = recipe.build()
     opt, sched = train.make_optimizer(model, recipe, recipe.epochs * (len(x) // recipe.batch_size))
@@ -110,11 +117,11 @@ def test_command_line_reproduces_width_and_bf16():
 
 
 @pytest.mark.parametrize("distill", [0.0, 1.0])
-def test_a_distilled_network_learns_its_teachers_answers(mnist_test, distill):
+def test_a_distilled_network_learns_its_teachers_answers(training_digits, distill):
     """Trained on wrong labels (every digit called the next one): with distill 1 the student follows its teacher,
     the shipped cnn, and gets the true digits right; from the labels alone it learns the wrong ones."""
     torch.manual_seed(0)
-    x, y = _subset(mnist_test)
+    x, y = training_digits
     recipe = _quick("cnn", epochs=3, width=16, distill=distill)
     teachers = [models.load_cnn(models.weights_path("cnn"))] if distill else None
     model = recipe.build()
