@@ -368,7 +368,6 @@ async def upload_all(url: str, visitors: list[str], size: int, connections: int 
         return await asyncio.gather(*[one(a) for a in visitors])
 
 
-@pytest.mark.slow
 def test_the_real_app_holds_one_clients_budget_under_20_concurrent_uploads(server):
     """Measured before the guard charged chunks as they arrived: all 20 accepted, 98 MB of a 50 MB budget."""
     codes = asyncio.run(upload_all(server.url, [visitor(4242)] * 20, int(4.9 * MB)))
@@ -390,7 +389,6 @@ def files_in(folder: Path) -> set[Path]:
     return {p for p in folder.rglob("*") if p.is_file()}
 
 
-@pytest.mark.slow
 def test_the_real_app_holds_the_shared_budget_under_200_concurrent_uploads(strict):
     """And an upload refused part way leaves nothing on disk (Gradio deletes its partial file)."""
     before = files_in(strict.cache)
@@ -414,7 +412,6 @@ def answer(s: socket.socket) -> bytes:
         return b""
 
 
-@pytest.mark.slow
 def test_the_real_app_drops_slow_headers_and_stalled_bodies_with_408(strict):
     start = time.monotonic()
     headers = raw(strict.port, b"GET /config HTTP/1.1\r\nHost: x\r\n")  # never finished
@@ -427,7 +424,6 @@ def test_the_real_app_drops_slow_headers_and_stalled_bodies_with_408(strict):
     body.close()
 
 
-@pytest.mark.slow
 def test_the_real_app_caps_its_connections(strict):
     held = [raw(strict.port, b"") for _ in range(40)]
     try:
@@ -442,7 +438,6 @@ def test_the_real_app_caps_its_connections(strict):
     assert httpx.get(strict.url + "config", timeout=30).status_code == 200
 
 
-@pytest.mark.slow
 def test_live_calls_with_new_session_hashes_do_not_push_a_visitors_session_out(server):
     """Gradio keeps SESSIONS sessions, least recently used dropped first; each pad live call (component_server)
     with a new session hash used to make one, so enough of them pushed out a visitor's drawing ("fool it" then said

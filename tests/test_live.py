@@ -301,7 +301,6 @@ def test_a_client_has_at_most_its_share_of_connections(server):
             assert ask(again, pad_value() | {"seq": 1, "model": "cnn"})["answer"]["digit"] == 7
 
 
-@pytest.mark.slow
 def test_closed_connections_give_their_places_back(start_app):
     """An upgraded connection is counted among the server's connections (digitnet/server.py) and released when it
     closes: with room for 12, three rounds of 12 connections each open (the count would leak otherwise)."""
@@ -343,7 +342,6 @@ def _saturate(server: Server, visitors: int, stop: threading.Event, answered: li
     return thread
 
 
-@pytest.mark.slow
 def test_the_pen_up_answer_arrives_while_100_visitors_saturate_the_live_path(server):
     stop, answered = threading.Event(), [0]
     thread = _saturate(server, 100, stop, answered)
@@ -442,7 +440,6 @@ def live_state(page) -> dict:
     return page.eval_on_selector("#pad .dn-live", "(o) => ({...o.dataset, text: o.innerText})")
 
 
-@pytest.mark.browser
 def test_the_readout_says_it_is_catching_up_and_a_late_answer_never_replaces_a_newer_one(chromium, server):
     page = open_page(chromium, server)
     page.add_init_script(HOLD_REPLIES)
@@ -473,7 +470,6 @@ def test_the_readout_says_it_is_catching_up_and_a_late_answer_never_replaces_a_n
         page.context.close()
 
 
-@pytest.mark.browser
 def test_without_its_websocket_the_pad_answers_over_http(chromium, server):
     page = open_page(chromium, server)
     posts = []

@@ -11,22 +11,21 @@ import torch
 from digitnet import generative, models, weightfiles
 from digitnet.device import pick_device
 from digitnet.discriminative import CNN, MLP
-from digitnet.lab.data import to_float
 from digitnet.predict import Predictor
 
 REQUIRED_ACCURACY = {"cnn": 0.996, "mlp": 0.975, "cnn_oe": 0.995, "vae_bayes": 0.99}  # vae_bayes: ABS's figure
 
 
-def accuracy(name: str, mnist_test) -> float:
-    x, y = mnist_test
-    probs = Predictor(name, "cpu").probabilities(to_float(x))
+def accuracy(name: str, digits: tuple[torch.Tensor, torch.Tensor]) -> float:
+    x, y = digits
+    probs = Predictor(name, "cpu").probabilities(x)
     return (probs.argmax(1) == y).sum().item() / len(y)
 
 
 @pytest.mark.parametrize("name", sorted(REQUIRED_ACCURACY))
-def test_shipped_weights_reach_their_accuracy(name, mnist_test):
+def test_shipped_weights_reach_their_accuracy(name, every_test_digit):
     assert set(REQUIRED_ACCURACY) == set(models.available())  # every shipped network's record is checked
-    acc = accuracy(name, mnist_test)
+    acc = accuracy(name, every_test_digit)
     assert acc >= REQUIRED_ACCURACY[name], f"{name}: {acc:.2%} on the MNIST test set"
     meta = models.metadata(name)
     # The JSON beside the weights must describe these very weights.

@@ -221,7 +221,6 @@ def test_a_client_gets_429_past_its_rate_and_others_do_not(app):
     other.close()
 
 
-@pytest.mark.slow
 def test_kill_9_during_200_submissions_loses_none_acknowledged(start_app, tmp_path):
     k = kill_during(start_app, tmp_path, count=200, kill_after=100, kill_s=30)
     # killed mid-way: at 100 acknowledged, or after 30 s on a loaded machine (9-23 acknowledged at load 6-11)
@@ -279,7 +278,6 @@ def in_view(page, selector: str) -> bool:
     return box is not None and box["y"] >= -1 and box["y"] + box["height"] <= vp["height"] + 1
 
 
-@pytest.mark.browser
 def test_the_page_sends_a_correction_with_the_mouse_and_resets_on_the_next_drawing(chromium, app, store_dir):
     page = open_page(chromium, app, DESKTOP)
     try:
@@ -309,7 +307,6 @@ def test_the_page_sends_a_correction_with_the_mouse_and_resets_on_the_next_drawi
         page.context.close()
 
 
-@pytest.mark.browser
 def test_an_answer_about_an_upload_keeps_nothing(chromium, app, store_dir):
     """Uploads are never kept: after a drawing, an example (an upload) is answered, and "4" then refuses to keep
     the pad's older drawing under the upload's label."""
@@ -328,7 +325,6 @@ def test_an_answer_about_an_upload_keeps_nothing(chromium, app, store_dir):
         page.context.close()
 
 
-@pytest.mark.browser
 def test_a_finger_says_yes_on_a_phone_and_the_answer_stays_in_view(chromium, app, store_dir):
     page = open_page(chromium, app, PHONE, has_touch=True, is_mobile=True, device_scale_factor=2)
     try:
@@ -380,7 +376,6 @@ def answered_tap(page) -> str:
     return "nothing"
 
 
-@pytest.mark.browser
 def test_a_tap_the_moment_a_finger_lifts_from_the_pad_is_never_lost(chromium, app, store_dir):
     """A stroke that ends moving, then "Yes" tapped at once, five times: every tap sends one submission and is
     answered (kept, or "still coming" when it overtakes the pen-up answer). Left to the browser, the pad's touches
