@@ -11,10 +11,10 @@ from attacks import connections, drawings, events, feedback, files, live, upload
 from attacks.clients import Answer
 from attacks.payloads import MB
 from attacks.target import VISITORS_MAX_MB, Context
-from digitnet import feedback as app_feedback
 from digitnet.guard import Limits
 from digitnet.lab.serving import EXAMPLE_7, ROOT
 from digitnet.page import MAX_FILE_MB, QUEUE_SIZE
+from digitnet.settings import Settings
 
 REFUSED = "refused"
 LIMITS = Limits()  # the guard's defaults, which the app serves with
@@ -139,7 +139,7 @@ def _floods() -> list[Attack]:
                figures=lambda f: f["longest"] <= QUEUE_SIZE, warm_up=1.0),
         # the client's rate (10 a minute) kept; ten drawings of about 60 KB, and their WAL pages
         Attack("600 /feedback of the largest drawing from one address", feedback.from_one_client, REFUSED, ("429",),
-               60 / 600, figures=lambda f: f["saved"] == app_feedback.PER_MINUTE and f["refused_429"] == 50
+               60 / 600, figures=lambda f: f["saved"] == Settings().feedback_per_minute and f["refused_429"] == 50
                and f["store_grown"] < 2 * MB),
         # 40 visitors, each a session holding the drawing (~0.45 MB): more would measure sessions, not the store.
         # About 16 drawings of 60 KB fill the 1 MB cap; the file at its cap, plus at most the WAL between two
