@@ -109,7 +109,10 @@ def _floods() -> list[Attack]:
         # as the client's share of streams lets at most 64 ids through at once (about 1 MB)
         Attack("GET upload_progress, 2,000 ids of 15,000 characters", connections.upload_progress_ids, REFUSED,
                ("HTTP 400",), figures=lambda f: "HTTP 404" not in f),
-        Attack("3,000 connections, 256 KB JSON body one byte short", connections.json_held, REFUSED, scale=0.1),
+        # the first time 300 bodies are buffered the allocator keeps what it grew (+45 MB once in a fresh clone's
+        # run, at most +29 MB at full size in docs/benchmarks.md): a leak shows on the second run too
+        Attack("3,000 connections, 256 KB JSON body one byte short", connections.json_held, REFUSED, scale=0.1,
+               warm_up=0.1),
         Attack("GET deep_link after /draw in new sessions", events.deep_links, scale=0.03,
                figures=lambda f: f["disk_mb"] <= 1),
         # the client keeps at most its share of sessions, its first one replaced by its newer ones (memory freed by
