@@ -28,6 +28,8 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
+from digitnet import ood
+
 PIXELS = 28 * 28
 LATENT = 16
 # Drawings show each pixel's ink probability sharpened by this power (see ClassVAE.sample); chosen as the
@@ -178,8 +180,7 @@ class GenerativeCalibration:
 
     def flags(self, values: dict[str, torch.Tensor]) -> torch.Tensor:
         """True where the verdict is "not a digit"."""
-        s = values[self.score]
-        return s < self.threshold if HIGHER_IS_DIGIT[self.score] else s > self.threshold
+        return ood.beyond(values[self.score], self.threshold, HIGHER_IS_DIGIT[self.score])
 
     @classmethod
     def from_file(cls, t: dict[str, torch.Tensor], meta: dict[str, str]) -> GenerativeCalibration:

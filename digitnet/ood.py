@@ -26,6 +26,11 @@ SCORES = ("msp", "msp_t", "entropy", "energy", "mahalanobis")
 HIGHER_IS_DIGIT = {"msp": True, "msp_t": True, "entropy": False, "energy": False, "mahalanobis": False}
 
 
+def beyond(scores: torch.Tensor, threshold: float, higher_is_digit: bool) -> torch.Tensor:
+    """True where a score falls on the "not a digit" side of its threshold (any kind of network's verdict)."""
+    return scores < threshold if higher_is_digit else scores > threshold
+
+
 @dataclass
 class Calibration:
     """What a model needs at prediction time to score its inputs and give the verdict."""
@@ -38,8 +43,7 @@ class Calibration:
 
     def flags(self, scores: dict[str, torch.Tensor]) -> torch.Tensor:
         """True where the verdict is "not a digit"."""
-        s = scores[self.score]
-        return s < self.threshold if HIGHER_IS_DIGIT[self.score] else s > self.threshold
+        return beyond(scores[self.score], self.threshold, HIGHER_IS_DIGIT[self.score])
 
     @classmethod
     def from_file(cls, t: dict[str, torch.Tensor], meta: dict[str, str]) -> Calibration:
