@@ -31,15 +31,18 @@ request (the connections under them are bounded by digitnet/server.py):
   and UPLOADS_HELD bytes for all clients in UPLOADS_KEPT_S seconds (the upload cache's hour plus its cleaner's
   period): the chunk that would pass a budget is refused (429) and Gradio deletes the partial file, so concurrent
   uploads cannot pass a budget together.
-- **Routes the page does not use**: /login (the app has no accounts) and /gradio_api/deep_link (it writes a file
-  per call that nothing removes) answer 404; component_server answers 404 without reading the body when no
-  component has server functions; upload progress ids are short and their entries dropped once read.
+- **Routes**: each request's route is the one Gradio will run, found in the app's own route table, and each route
+  has its kind of bound (digitnet/routes.py: TABLE); routes the page and gradio_client never use answer 404 before
+  anything is read, as does a route the table does not declare; component_server answers 404 without reading the
+  body when no component has server functions; the file route serves the app's own files only; upload progress ids
+  are short and their entries dropped once read.
 - **Live predictions** (component_server, past the queue): at most LIVE_PER_CLIENT at once per client.
 - **WebSockets**: only the pad's connection (a path ending in SOCKET_PATH, digitnet/live.py); at most
   SOCKETS_PER_CLIENT open per client, past it accepted and closed at once (1013, with the reason). Each connection
   has one drawing answered at a time (live.py); its messages' size and the connections in all: digitnet/server.py.
 - **Event rates**: events of a rated group (their concurrency_id, `Limits.event_rates`: the visitors' feedback)
-  at most so many per client per minute, 429 with a message past it.
+  at most so many per client per minute, 429 with a message past it, counted by the function the event runs
+  (digitnet/internals.py `endpoint`), whichever route and spelling reached it.
 """
 
 from __future__ import annotations
@@ -52,23 +55,23 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from digitnet import asgi
+from digitnet import asgi, internals, routes
 from digitnet.asgi import Refused
 from digitnet.client import CLIENT, Trust, client_key
 from digitnet.internals import GradioInternals
 from digitnet.ledgers import Budget, Open, PerClientWindows, Sessions, clock
+from digitnet.routes import EVENT, FILE, LIVE, SOCKET, STREAM, UPLOAD, Route, Rule, Table
 
 MAX_JSON_BODY = 256 * 1024
 MULTIPART_SLACK = 64 * 1024
 MAX_DEPTH = 32
-PREFIX = "/gradio_api/"
-EVENT_ROUTES = ("queue/join", "call/", "run/", "api/")  # POST routes that start an event
-STREAM_ROUTES = ("queue/data", "heartbeat/", "upload_progress", "stream/", "dev/reload")  # GET, held open
 BODY_METHODS = ("POST", "PUT", "PATCH")
 UPLOAD_ID = re.compile(r"[0-9a-z]{1,32}")  # the page's ids: Math.random().toString(36).substring(2)
 FILE_TYPE = "gradio.FileData"
 REMOTE_FILE = "file values must name a file uploaded to this app (POST /gradio_api/upload): {} are not accepted"
-SOCKET_PATH = "/live"  # the pad's WebSocket (digitnet/live.PATH)
+SOCKET_PATH = routes.SOCKET_PATH  # the pad's WebSocket (digitnet/live.PATH)
+UNMATCHED = Rule(routes.JSON, "no route: Starlette answers 404 (or redirects to the path with or without its slash)")
+NOT_OURS = "this app serves only its own files: a URL here would be fetched by the server"
 LIVE_SESSION = "digitnet-live"  # the session of component_server calls whose own session Gradio does not hold
 
 
@@ -149,7 +152,7 @@ class Guard:
         self.limits = replace(limits or Limits(), **sizes)
         self.trust = trust or Trust()
         self.gradio = GradioInternals.of(blocks) if blocks is not None else None
-        self.looked_up = blocks is not None
+        self.table: Table | None = None  # the app's routes, read at the first request (_look_up)
         lim = self.limits
         self.budget = Budget(lim.upload_bytes_per_minute, lim.upload_files_per_minute, lim.uploads_held,
                              lim.uploads_kept_s)  # fmt: skip
@@ -175,44 +178,47 @@ class Guard:
             forget=g.forget if g else lambda s: None,
         )
 
-    def _look_up(self, scope: dict) -> None:
-        """Find the Gradio app behind (when not given): the first request's app (GradioChanged if its internals
-        moved; digitnet/server.py checks them before it serves)."""
-        self.looked_up = True
+    def _look_up(self, scope: dict) -> Table:
+        """The route table of the Gradio app behind, and its internals when not given: the first request's app
+        (GradioChanged if its internals moved; digitnet/server.py checks them before it serves); an app that is
+        not Gradio (tests): the declared table."""
         app = scope.get("app")
-        if hasattr(app, "get_blocks"):
-            self.gradio = GradioInternals.of(app.get_blocks())
-            self.sessions = self._sessions()
+        if not hasattr(app, "get_blocks"):
+            self.table = Table.declared()
+        else:
+            self.table = Table.of(internals.routes(app))
+            if self.gradio is None:
+                self.gradio = GradioInternals.of(app.get_blocks())
+                self.sessions = self._sessions()
+        return self.table
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "websocket":
-            return await self._socket(scope, receive, send)
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
-        if not self.looked_up:
-            self._look_up(scope)
-        path, method = scope.get("path", ""), scope["method"]
+        route = (self.table or self._look_up(scope)).match(scope)
+        if scope["type"] == "websocket":
+            return await self._socket(scope, receive, send, route)
+        method = scope["method"]
         scope[CLIENT] = client_key(scope, self.trust)
-        route = path.split(PREFIX, 1)[1] if PREFIX in path else None
-        if (why := self._unused(path, route, method)) is not None:
+        rule = route.rule if route is not None else UNMATCHED
+        if (why := self._closed(route)) is not None:
             return await asgi.reply(send, 404, why)
-        limit = self._body_limit(route, method)
+        limit = self._body_limit(rule, method)
         if (
             (declared := asgi.content_length(scope)) is not None
             and declared > limit
             or asgi.chunked(scope)
             and not limit
         ):
-            return await asgi.reply(send, 413, _too_large(limit, route))
+            return await asgi.reply(send, 413, _too_large(limit, rule))
         key = scope[CLIENT]
-        stream = method == "GET" and route is not None and route.startswith(STREAM_ROUTES)
         if not self.requests.take(key):
             return await asgi.reply(send, 429, f"at most {self.limits.requests_per_client} open requests per client",
                                 retry=True)  # fmt: skip
         try:
-            if stream:
+            if rule.kind == STREAM and method == "GET":
                 await self._stream(scope, receive, send, key, route)
-            elif route is not None and route.startswith("upload") and method in BODY_METHODS:
+            elif rule.kind == UPLOAD and method in BODY_METHODS:
                 await self._upload(scope, receive, send, key)
             elif method in BODY_METHODS:
                 await self._with_body(scope, receive, send, key, route, limit)
@@ -223,9 +229,9 @@ class Guard:
         finally:
             self.requests.give(key)
 
-    async def _socket(self, scope, receive, send) -> None:
+    async def _socket(self, scope, receive, send, route: Route | None) -> None:
         """A WebSocket: only the pad's, at most SOCKETS_PER_CLIENT open per client."""
-        if not scope.get("path", "").endswith(SOCKET_PATH):
+        if route is None or route.rule.kind != SOCKET:
             return await send({"type": "websocket.close", "code": 1008})  # the handshake is refused: 403
         key = scope[CLIENT] = client_key(scope, self.trust)
         if not self.sockets.take(key):
@@ -239,25 +245,27 @@ class Guard:
         finally:
             self.sockets.give(key)
 
-    def _unused(self, path: str, route: str | None, method: str) -> str | None:
-        """Why a route the page never uses answers 404, or None."""
-        if path.rstrip("/").endswith("/login") and route is None:
-            return "this app has no accounts to log in to"
-        if route is not None and route.startswith("deep_link"):
-            return "this app makes no deep links"
-        if route is not None and route.startswith("component_server") and self.gradio and not self.gradio.server_fns:
+    def _closed(self, route: Route | None) -> str | None:
+        """Why a request answers 404 before anything is read (a route the page never uses), or None."""
+        if route is None:
+            return None
+        if route.rule.kind == routes.CLOSED:
+            return route.rule.why
+        if route.rule.kind == LIVE and self.gradio and not self.gradio.server_fns:
             return "this app has no component server functions"
+        if route.rule.kind == FILE and any(internals.is_url(v) for v in route.params.values() if isinstance(v, str)):
+            return NOT_OURS
         return None
 
-    def _body_limit(self, route: str | None, method: str) -> int:
-        if method not in BODY_METHODS:
+    def _body_limit(self, rule: Rule, method: str) -> int:
+        if method not in BODY_METHODS or rule.kind not in routes.BODY_KINDS:
             return 0
-        return self.limits.max_upload if route is not None and route.startswith("upload") else self.limits.max_json
+        return self.limits.max_upload if rule.kind == UPLOAD else self.limits.max_json
 
-    async def _stream(self, scope, receive, send, key: str, route: str) -> None:
+    async def _stream(self, scope, receive, send, key: str, route: Route) -> None:
         """A long-lived GET: counted among the client's streams while it is open."""
         upload_id = None
-        if route.startswith("upload_progress"):
+        if route.path.endswith("/upload_progress"):
             upload_id = asgi.query(scope, "upload_id")
             if upload_id is None or not UPLOAD_ID.fullmatch(upload_id):
                 return await asgi.reply(send, 400, "upload_id must be 1-32 lowercase letters or digits")
@@ -294,7 +302,7 @@ class Guard:
                 seen += len(chunk)
                 new_parts = parts.feed(chunk)
                 if seen > limit:
-                    asgi.refuse(refusal, error, Refused(413, _too_large(limit, "upload")))
+                    asgi.refuse(refusal, error, Refused(413, _too_large(limit, routes.TABLE["/gradio_api/upload"])))
                 if parts.count > lim.parts_per_upload:
                     asgi.refuse(
                         refusal, error, Refused(413, f"an upload may have at most {lim.parts_per_upload} parts")
@@ -317,7 +325,7 @@ class Guard:
             if upload_id is not None and self.gradio:
                 asyncio.get_running_loop().call_later(lim.upload_progress_ttl, self.gradio.forget_upload, upload_id)
 
-    async def _with_body(self, scope, receive, send, key: str, route: str | None, limit: int) -> None:
+    async def _with_body(self, scope, receive, send, key: str, route: Route | None, limit: int) -> None:
         """Read the whole body (bounded, with a deadline), check its JSON, then dispatch it."""
         body = await self._read(receive, limit, key)
         parsed = None
@@ -332,7 +340,8 @@ class Guard:
             if why is not None:
                 return await asgi.reply(send, 400, why)
         session = parsed.get("session_hash") if isinstance(parsed, dict) else None
-        if route is not None and route.startswith("component_server"):
+        kind = route.rule.kind if route is not None else None
+        if kind == LIVE:
             if isinstance(session, str) and self.gradio and not self.gradio.held(session):
                 # Gradio would make a session for the hash and push the least recently used one out, another
                 # visitor's; the pad's live function needs no session: the call runs in one shared session.
@@ -340,10 +349,10 @@ class Guard:
             elif isinstance(session, str):
                 self.sessions.remember(session, key)
         replay = asgi.replay(body, receive)
-        if route is not None and route.startswith("component_server"):
+        if kind == LIVE:
             busy = f"at most {self.limits.live_per_client} live predictions at once per client"
             return await self._counted(self.live, key, scope, replay, send, busy)
-        if route is None or not route.startswith(EVENT_ROUTES):
+        if kind != EVENT:
             return await self.app(scope, replay, send)
         if self.sessions.pending(key) + self.joining.counts[key] >= self.limits.per_client:
             return await asgi.reply(
@@ -354,13 +363,14 @@ class Guard:
             return await asgi.reply(send, 429, why, retry=True)
         if isinstance(session, str):
             self.sessions.remember(session, key)
-        elif route.startswith("call/"):  # Gradio makes the event's id its session: read it from the response
+        elif "api_name" in route.params:  # /call: Gradio makes the event's id its session: read it from the answer
             send = self._event_id_to(send, key)
         await self._counted(self.joining, key, scope, replay, send, "too many requests at once from this client")
 
-    def _rated(self, route: str, body: Any, key: str) -> str | None:
-        """Why an event of a rated group is refused (the client sent its share this minute), or None (counted)."""
-        group = self.gradio.group(route, body) if self.rates and self.gradio else None
+    def _rated(self, route: Route, body: Any, key: str) -> str | None:
+        """Why an event of a rated group is refused (the client sent its share this minute), or None (counted).
+        The group is that of the function Gradio will run, whichever route reached it (internals `endpoint`)."""
+        group = self.gradio.group(route.params, body) if self.rates and self.gradio else None
         if group not in self.rates:
             return None
         per_minute, windows = self.rates[group]
@@ -391,7 +401,7 @@ class Guard:
                     break
                 chunk = message.get("body", b"")
                 if sum(map(len, chunks)) + len(chunk) > limit:
-                    raise Refused(413, _too_large(limit, "json"))
+                    raise Refused(413, _too_large(limit, UNMATCHED))
                 if self.buffered + len(chunk) > self.limits.buffered_total:
                     raise Refused(503, "the server is reading too many requests at once; try again in a moment")
                 if self.buffered_by[key] + len(chunk) > self.limits.buffered_per_client:
@@ -449,10 +459,10 @@ class Guard:
         return sending
 
 
-def _too_large(limit: int, route: str | None) -> str:
+def _too_large(limit: int, rule: Rule) -> str:
     if not limit:
         return "this request takes no body"
-    what = "an upload" if route is not None and route.startswith("upload") else "a request body"
+    what = "an upload" if rule.kind == UPLOAD else "a request body"
     return f"{what} may be at most {_size(limit)}"
 
 

@@ -1,20 +1,28 @@
 """The parts of Gradio 6.31's internals the guard relies on, looked up once when the app starts.
 
 The guard counts each client's undelivered results in the queue's private tables, drops stale ones, makes Gradio's
-session store forget a client's own old sessions, cleans the upload-progress table and tells Gradio's upload parser
-to delete a refused upload's partial files. If a Gradio upgrade renames or reshapes any of these, `GradioInternals`
-raises `GradioChanged` at start-up, naming what moved, instead of a limit silently switching itself off.
+session store forget a client's own old sessions, cleans the upload-progress table, tells Gradio's upload parser
+to delete a refused upload's partial files, finds the endpoint an event runs as Gradio does (`endpoint`), and reads
+the app's route table (`routes`); digitnet/server.py takes Gradio's Brotli middleware out (`without_brotli`). If a
+Gradio upgrade renames or reshapes any of these, `GradioChanged` is raised at start-up, naming what moved, instead
+of a limit silently switching itself off.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 import gradio
+import gradio.brotli_middleware
 import gradio.route_utils
 import gradio.routes
+import pydantic
+from fastapi.routing import iter_route_contexts
+from gradio.data_classes import PredictBody
+from gradio_client.utils import is_http_url_like
+from starlette.routing import Mount, WebSocketRoute
 
 
 class GradioChanged(RuntimeError):
@@ -46,7 +54,8 @@ class GradioInternals:
     upload_signals: dict  # upload progress: upload id -> event (made for any id a client asks about)
     server_fns: bool  # whether any component has server functions (component_server's only use)
     multipart_error: type  # the exception Gradio's upload parser cleans up after (deletes the partial files)
-    groups: dict  # an event's fn_index and api_name -> its concurrency_id (the guard's event rates)
+    fn_groups: dict[int, str]  # an event's fn_index -> its concurrency_id (the guard's event rates)
+    api_names: dict[str, int]  # an api_name -> the fn_index Gradio runs for it (the first function with that name)
 
     @classmethod
     def of(cls, blocks: gradio.Blocks) -> GradioInternals:
@@ -70,15 +79,23 @@ class GradioInternals:
                 _need(b, "server_fns", list, type(b).__name__) for b in components.values() if hasattr(b, "server_fns")
             ),
             multipart_error=error,
-            groups=_groups(_need(blocks, "fns", dict, "Blocks")),
+            **_endpoints(_need(blocks, "fns", dict, "Blocks")),
         )
 
-    def group(self, route: str, body: Any) -> str | None:
-        """The concurrency_id of the event a request starts: /call/<api_name>, or the body's fn_index."""
-        if route.startswith("call/"):
-            return self.groups.get(route[5:].split("/", 1)[0])
-        index = body.get("fn_index") if isinstance(body, dict) else None
-        return self.groups.get(index) if isinstance(index, int) and not isinstance(index, bool) else None
+    def endpoint(self, params: dict, body: Any) -> int | None:
+        """The fn_index of the function an event request runs, found as Gradio's routes find it
+        (route_utils.get_fn): the path's api_name (/call/NAME, /call/v2/NAME), else the body's fn_index as Gradio's
+        own PredictBody reads it (queue/join: "14" and 14.0 are 14); None when Gradio would run none."""
+        if "api_name" in params:
+            return self.api_names.get(params["api_name"])
+        try:
+            return PredictBody.model_validate(body).fn_index
+        except pydantic.ValidationError:
+            return None
+
+    def group(self, params: dict, body: Any) -> str | None:
+        """The concurrency_id of the function an event request runs (its rate group), or None."""
+        return self.fn_groups.get(self.endpoint(params, body))
 
     def pending(self, session: str) -> int:
         """The session's events not yet delivered (waiting, running, or finished with the result unread)."""
@@ -106,11 +123,38 @@ class GradioInternals:
         self.upload_signals.pop(upload_id, None)
 
 
-def _groups(fns: dict) -> dict:
-    groups = {}
+def _endpoints(fns: dict) -> dict:
+    groups, names = {}, {}
     for index, fn in fns.items():
-        group = _need(fn, "concurrency_id", str, "BlockFunction")
-        groups[index] = group
+        groups[index] = _need(fn, "concurrency_id", str, "BlockFunction")
         if isinstance(getattr(fn, "api_name", None), str):
-            groups[fn.api_name] = group
-    return groups
+            names.setdefault(fn.api_name, index)  # get_fn takes the first function with the name
+    return {"fn_groups": groups, "api_names": names}
+
+
+def routes(app) -> Iterator[tuple[str, Any, dict, tuple[str, ...], Any]]:
+    """The app's routes in the order Starlette tries them, FastAPI's included routers flattened: (path template,
+    compiled path, convertors, scope types, methods or None)."""
+    for route in iter_route_contexts(_need(getattr(app, "router", None), "routes", list, "App.router")):
+        types = ("websocket",) if isinstance(route.original_route, WebSocketRoute) else ("http",)
+        if isinstance(route.original_route, Mount):
+            types = ("http", "websocket")
+        path, regex = route.path, getattr(route, "path_regex", None)
+        if not isinstance(path, str) or regex is None:
+            raise GradioChanged(f"the route {route!r} has no path the guard can match (digitnet/internals.py)")
+        yield path, regex, dict(getattr(route, "param_convertors", {})), types, route.methods
+
+
+def without_brotli(app) -> None:
+    """Take Gradio's Brotli middleware out of its app before the app starts (it compresses outside the guard and
+    holds a 4 MB window per response: digitnet/compression.py compresses instead)."""
+    middleware = _need(app, "user_middleware", list, "App")
+    kept = [m for m in middleware if getattr(m, "cls", None) is not gradio.brotli_middleware.BrotliMiddleware]
+    if len(kept) == len(middleware) or getattr(app, "middleware_stack", None) is not None:
+        raise GradioChanged("Gradio's App no longer adds BrotliMiddleware as digitnet/internals.py expects")
+    middleware[:] = kept
+
+
+def is_url(path: str) -> bool:
+    """Whether Gradio's file route would fetch `path` from the web (gradio_client's own test)."""
+    return is_http_url_like(path)

@@ -12,7 +12,8 @@ descriptor), and the X-Forwarded-For header of any loopback peer believed. `serv
   (else 408 and the connection closed), idle keep-alive connections closed after KEEP_ALIVE_S, headers at most
   MAX_HEADER_BYTES;
 - no proxy headers read by uvicorn: digitnet/client.py decides who the client is (`trusted_proxies`);
-- the guard (digitnet/guard.py) told which Gradio app it guards, and responses gzipped inside it;
+- the guard (digitnet/guard.py) told which Gradio app it guards, and responses gzipped inside it, a bounded number
+  at once (digitnet/compression.py), Gradio's own Brotli middleware (outside the guard) taken out;
 - the pad's WebSocket (digitnet/live.py, at live.PATH on Gradio's own app, behind the guard) when the app has a
   batcher: a message at most MAX_JSON_BODY bytes (else the connection is closed, 1009), no compression (a small
   message could inflate), pings every PING_S; an upgraded connection still counts among the connections.
@@ -39,15 +40,15 @@ import uvicorn
 from fastapi import FastAPI
 from gradio.utils import get_space
 from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
-from starlette.routing import WebSocketRoute
+from starlette.routing import Mount, WebSocketRoute
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from digitnet import live
 from digitnet.client import Trust, client_of, parse_address
+from digitnet.compression import Compression
 from digitnet.guard import MAX_JSON_BODY, Guard, Limits
-from digitnet.internals import GradioInternals
+from digitnet.internals import GradioInternals, without_brotli
 from digitnet.settings import Settings
 
 HEADER_TIMEOUT_S = 10.0
@@ -71,11 +72,37 @@ class App:
 
 
 def middleware(app: App) -> list[Middleware]:
-    """The guard in front of Gradio, told which app it guards, and gzip inside it (Gradio sends its page, config
-    and scripts uncompressed; event streams stay as they are): 637 -> 404 KiB for the first screen with the
-    system's fonts (accessible.THEME)."""
+    """The guard in front of Gradio, told which app it guards, and gzip inside it, a bounded number of responses
+    at once (digitnet/compression.py; event streams stay as they are): 637 -> 404 KiB for the first screen with
+    the system's fonts (accessible.THEME)."""
     guard = Middleware(Guard, blocks=app.blocks, limits=app.limits, trust=Trust(app.settings.trusted_proxies))
-    return [guard, Middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)]
+    return [guard, Middleware(Compression)]
+
+
+def mount(app: App, host: str = "127.0.0.1", port: int = 7860) -> FastAPI:
+    """The ASGI app `serve` runs: Gradio's app for `app.blocks` mounted at / with the guard and compression
+    (`middleware`) and the pad's WebSocket route, and without Gradio's own Brotli middleware, which would compress
+    outside the guard (digitnet/compression.py)."""
+    options = dict(app.options)
+    app.blocks.state_session_capacity = options.pop("state_session_capacity", 10_000)
+    options.setdefault("ssr_mode", False)  # a Node proxy in front would be a second, unbounded server
+    options.setdefault("root_path", os.environ.get("GRADIO_ROOT_PATH") or None)  # as launch() reads them
+    options.setdefault("pwa", get_space() is not None)
+    routes = []
+    if app.batcher is not None:  # on Gradio's own app, behind the guard
+        routes.append(WebSocketRoute(live.PATH, functools.partial(live.serve_socket, batcher=app.batcher)))
+    outer = gr.mount_gradio_app(
+        FastAPI(docs_url=None, redoc_url=None, openapi_url=None),
+        app.blocks,
+        path="/",
+        server_name=host,
+        server_port=port,
+        app_kwargs={"middleware": middleware(app), "routes": routes},
+        **options,
+    )
+    without_brotli(next(r.app for r in outer.routes if isinstance(r, Mount)))
+    GradioInternals.of(app.blocks)  # the guard's limits need them: refuse to start when Gradio moved them
+    return outer
 
 
 def return_freed_memory(threshold: int = 2**20) -> bool:
@@ -218,24 +245,7 @@ def serve(app: App, server_name: str | None = None, server_port: int | None = No
     """Serve `app` until the process is stopped (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT as Gradio reads them)."""
     host = server_name or os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
     port = server_port or int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
-    options = dict(app.options)
-    app.blocks.state_session_capacity = options.pop("state_session_capacity", 10_000)
-    options.setdefault("ssr_mode", False)  # a Node proxy in front would be a second, unbounded server
-    options.setdefault("root_path", os.environ.get("GRADIO_ROOT_PATH") or None)  # as launch() reads them
-    options.setdefault("pwa", get_space() is not None)
-    routes = []
-    if app.batcher is not None:  # on Gradio's own app, behind the guard
-        routes.append(WebSocketRoute(live.PATH, functools.partial(live.serve_socket, batcher=app.batcher)))
-    asgi = gr.mount_gradio_app(
-        FastAPI(docs_url=None, redoc_url=None, openapi_url=None),
-        app.blocks,
-        path="/",
-        server_name=host,
-        server_port=port,
-        app_kwargs={"middleware": middleware(app), "routes": routes},
-        **options,
-    )
-    GradioInternals.of(app.blocks)  # the guard's limits need them: refuse to start when Gradio moved them
+    asgi = mount(app, host, port)
     settings = app.settings
     total = raise_file_limit(settings.max_connections)
     connections = Connections(total, settings.connections_per_peer, Trust(settings.trusted_proxies))

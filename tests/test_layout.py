@@ -94,7 +94,7 @@ def test_parsing_a_drawing_and_building_the_pad_import_no_torch():
 LAYERS: list[set[str]] = [
     # foundations: no other digitnet module
     {"digitnet", "digitnet.web", "digitnet.device", "digitnet.internals", "digitnet.ledgers", "digitnet.asgi",
-     "digitnet.components", "digitnet.saliency", "digitnet.visitors"},
+     "digitnet.components", "digitnet.saliency", "digitnet.visitors", "digitnet.routes"},
     {"digitnet.accessible"},
     # an image in: any drawing or upload -> 28x28 input, the grey levels shown; the drawing pad's strokes
     {"digitnet.preprocess"},
@@ -109,7 +109,7 @@ LAYERS: list[set[str]] = [
     # readout, the visitors' store's push, the server and the page
     {"digitnet.settings"},
     {"digitnet.client"},
-    {"digitnet.views", "digitnet.pad", "digitnet.guard"},
+    {"digitnet.views", "digitnet.pad", "digitnet.guard", "digitnet.compression"},
     {"digitnet.visitors_push", "digitnet.feedback", "digitnet.live"},
     {"digitnet.server"},
     {"digitnet.page"},
