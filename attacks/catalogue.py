@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from attacks import connections, drawings, events, feedback, files, live, uploads
+from attacks import connections, drawings, events, feedback, files, live, routes, uploads
 from attacks.clients import Answer
 from attacks.payloads import MB
 from attacks.target import VISITORS_MAX_MB, Context
+from digitnet.compression import PER_CLIENT
 from digitnet.guard import Limits
 from digitnet.lab.serving import EXAMPLE_7, ROOT
 from digitnet.page import MAX_FILE_MB, QUEUE_SIZE
@@ -160,7 +161,28 @@ def _floods() -> list[Attack]:
                figures=lambda f: 8 <= f["answered"] < f["sent"] / 4, warm_up=0.025),
         Attack("100 WebSocket messages of 300 KB", live.socket_oversize, REFUSED, ("'closed 1009': 100", other_live)),
     ]  # fmt: skip
-    return [replace(a, flood=True) for a in floods]
+    return [replace(a, flood=True) for a in [*floods, *_routes()]]
+
+
+def _routes() -> list[Attack]:
+    """Through the routes themselves (issue 34): one endpoint's rate through every route that reaches it, the
+    routes the page never uses, Gradio's compression held open by slow readers."""
+    per_minute = Settings().feedback_per_minute
+    return [
+        # the client's 10 a minute, whichever route and spelling (before: 674 ran in 60 s)
+        Attack("/feedback through every route and spelling, 8 at once from one address", routes.feedback_every_route,
+               REFUSED, ("refused (HTTP 429)",), 0.1, figures=lambda f: 0 < f["ran"] <= per_minute, slow=True),
+        # before: 2,000 calls left 2,001 files, 488 MB in the temp folder
+        Attack("2,000 process_recording calls of 250 KB", routes.process_recording, REFUSED, ("HTTP 404",), 0.05,
+               figures=lambda f: f["disk_mb"] <= 1),
+        Attack("every route the page never uses, GET and POST", routes.closed_routes, REFUSED, ("HTTP 404",),
+               figures=lambda f: f["not_404"] == 0),
+        # before: +464 MB for as long as they read (Gradio's Brotli: a 4 MB window each); the tests run 16
+        Attack("128 slow readers of the Plotly bundle asking for br", routes.slow_readers("br"), "answer", (), 0.1,
+               figures=lambda f: "br" not in f),
+        Attack("128 slow readers of the Plotly bundle asking for gzip", routes.slow_readers("gzip"), "answer", (),
+               0.1, figures=lambda f: f.get("gzip", 0) <= PER_CLIENT),
+    ]  # fmt: skip
 
 
 CATALOGUE: tuple[Attack, ...] = (*_requests(), *_floods())

@@ -7,6 +7,7 @@ responses at once per client."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import re
 
 import gradio as gr
@@ -153,36 +154,74 @@ def test_compression_holds_a_few_responses_at_once_per_client_and_sends_the_rest
     """A client reading slowly holds its own compression slots, never another visitor's."""
     release = asyncio.Event()
 
-    async def bundle(scope, receive, send) -> None:  # a 4 MB script sent in 64 KB chunks, as FileResponse does
+    async def config(scope, receive, send) -> None:  # a 4 MB answer sent in 64 KB chunks
         await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/javascript"), (b"content-length", b"4194304")]})  # fmt: skip
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"4194304")]})  # fmt: skip
         for i in range(64):
             await send({"type": "http.response.body", "body": b"x" * 65536, "more_body": i < 63})
             if i == 0:
                 await release.wait()  # the reader stops reading after the first chunk
 
-    app = Compression(bundle, per_client=3, in_flight=5)
-
-    async def get(client: str) -> str:
-        started: list[dict] = []
-
-        async def send(message) -> None:
-            if message["type"] == "http.response.start":
-                started.append(dict(message["headers"]))
-
-        scope = {"type": "http", "method": "GET", "path": "/assets/big.js", "digitnet.client": client,
-                 "headers": [(b"accept-encoding", b"gzip, br")]}  # fmt: skip
-        await app(scope, None, send)
-        return started[0].get(b"content-encoding", b"identity").decode()
+    app = Compression(config, per_client=3, in_flight=5)
 
     async def run() -> list[str]:
-        tasks = [asyncio.create_task(get("11.0.0.1")) for _ in range(8)]
-        tasks += [asyncio.create_task(get(f"11.0.0.{i}")) for i in (2, 3, 4)]
+        tasks = [asyncio.create_task(get(app, "/config", "11.0.0.1")) for _ in range(8)]
+        tasks += [asyncio.create_task(get(app, "/config", f"11.0.0.{i}")) for i in (2, 3, 4)]
         await asyncio.sleep(0.2)
         assert app.slots.counts == {"11.0.0.1": 3, "11.0.0.2": 1, "11.0.0.3": 1}  # 5 in all
         release.set()
-        return await asyncio.gather(*tasks)
+        return [encoding for encoding, _ in await asyncio.gather(*tasks)]
 
     encodings = asyncio.run(run())
     assert encodings[:8].count("gzip") == 3 and encodings[8:] == ["gzip", "gzip", "identity"]
     assert app.slots.all == 0 and not app.slots.counts
+
+
+def test_gradios_files_are_compressed_once_and_kept():
+    """Before, Gradio's Brotli compressed its 4.6 MB Plotly bundle again for every request (117 ms of CPU each, a
+    4 MB window held for each slow reader)."""
+    served = []
+    script = b"function plot() { return 42; }\n" * 40_000  # 1.2 MB
+
+    async def files(scope, receive, send) -> None:
+        served.append(scope["path"])
+        await asyncio.sleep(0.05)
+        missing = scope["path"].endswith("missing.js")
+        headers = [(b"content-type", b"text/javascript"), (b"etag", b'"v1"'),
+                   (b"content-length", str(9 if missing else len(script)).encode())]  # fmt: skip
+        await send({"type": "http.response.start", "status": 404 if missing else 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"not found" if missing else script})
+
+    app = Compression(files)
+
+    async def run() -> list[tuple[str, bytes]]:
+        first = await asyncio.gather(*[get(app, "/assets/plot.js", f"11.0.0.{i}") for i in range(1, 21)])
+        again = await get(app, "/assets/plot.js", "11.0.0.1", etag='"v1"')
+        return [*first, again, await get(app, "/assets/missing.js", "11.0.0.1")]
+
+    answers = asyncio.run(run())
+    assert served == ["/assets/plot.js", "/assets/missing.js"]  # read and compressed once for 21 requests
+    assert {(e, gzip.decompress(b)) for e, b in answers[:20]} == {("gzip", script)}
+    assert answers[20] == ("304", b"") and answers[21] == ("identity", b"not found")
+    assert list(app.cache) == ["/assets/plot.js"] and app.cached < len(script) / 50
+    assert app.slots.all == 0 and not app.making
+
+
+async def get(app, path: str, client: str, etag: str | None = None) -> tuple[str, bytes]:
+    """GET `path` from the ASGI app as `client`, accepting gzip: the answer's encoding (its status if not 200) and
+    its body."""
+    started: list[dict] = []
+    body = []
+
+    async def send(message) -> None:
+        if message["type"] == "http.response.start":
+            started.append(message)
+        else:
+            body.append(message.get("body", b""))
+
+    headers = [(b"accept-encoding", b"gzip, br")] + ([(b"if-none-match", etag.encode())] if etag else [])
+    await app({"type": "http", "method": "GET", "path": path, "digitnet.client": client, "headers": headers},
+              None, send)  # fmt: skip
+    status, headers = started[0]["status"], dict(started[0]["headers"])
+    encoding = headers.get(b"content-encoding", b"identity").decode() if status in (200, 404) else str(status)
+    return encoding, b"".join(body)
