@@ -1,8 +1,10 @@
-"""ASGI plumbing for the guard (digitnet/guard.py): reading a request's headers and query, replaying a body read
-whole, answering with a JSON message, and refusing an upload part way."""
+"""ASGI plumbing for the guard (digitnet/guard.py): reading a request's headers and query, a deadline on its body,
+replaying a body read whole, reading a JSON answer on its way out, answering with a JSON message, and refusing an
+upload part way."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from urllib.parse import parse_qs
@@ -105,6 +107,45 @@ def is_json(scope: dict) -> bool:
         if name == b"content-type":
             return b"json" in value.lower()
     return True  # FastAPI reads a body without a content type as JSON
+
+
+def deadline(receive, idle_s: float, total_s: float):
+    """A receive that raises Refused(408) when the body stalls for `idle_s` or is not complete within `total_s`;
+    once the body is complete it waits as long as the app wants (e.g. for a disconnect)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + total_s
+    done = False
+
+    async def timed():
+        nonlocal done
+        if done:
+            return await receive()
+        try:
+            message = await asyncio.wait_for(receive(), timeout=max(min(idle_s, end - loop.time()), 0.0))
+        except TimeoutError:
+            raise Refused(408, "the request body stopped arriving; send it whole, without pauses") from None
+        done = message["type"] != "http.request" or not message.get("more_body", False)
+        return message
+
+    return timed
+
+
+def reading_answer(send, read):
+    """A send that passes the answer on and hands its body, parsed as JSON once complete, to `read` (None when it
+    is not JSON)."""
+    chunks: list[bytes] = []
+
+    async def sending(message):
+        if message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                try:
+                    read(json.loads(b"".join(chunks)))
+                except ValueError:
+                    read(None)
+        await send(message)
+
+    return sending
 
 
 def replay(body: bytes, receive):

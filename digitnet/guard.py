@@ -420,43 +420,17 @@ class Guard:
         return b"".join(chunks)
 
     def _deadline(self, receive):
-        """A receive that raises Refused(408) when the body stalls for BODY_IDLE_S or is not complete within
-        BODY_DEADLINE_S; once the body is complete it waits as long as the app wants (e.g. for a disconnect)."""
-        loop = asyncio.get_running_loop()
-        end = loop.time() + self.limits.body_deadline_s
-        done = False
-
-        async def timed():
-            nonlocal done
-            if done:
-                return await receive()
-            wait = min(self.limits.body_idle_s, end - loop.time())
-            try:
-                message = await asyncio.wait_for(receive(), timeout=max(wait, 0.0))
-            except TimeoutError:
-                raise Refused(408, "the request body stopped arriving; send it whole, without pauses") from None
-            done = message["type"] != "http.request" or not message.get("more_body", False)
-            return message
-
-        return timed
+        """receive, refusing (408) a body that stalls for BODY_IDLE_S or is not complete within BODY_DEADLINE_S."""
+        return asgi.deadline(receive, self.limits.body_idle_s, self.limits.body_deadline_s)
 
     def _event_id_to(self, send, key: str):
-        """A send that reads the event id from a /call response and remembers it as the client's session."""
-        chunks: list[bytes] = []
+        """A send that reads the event id from a /call answer and remembers it as the client's session."""
 
-        async def sending(message):
-            if message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    try:
-                        event_id = json.loads(b"".join(chunks)).get("event_id")
-                    except (ValueError, AttributeError):
-                        event_id = None
-                    if isinstance(event_id, str):
-                        self.sessions.remember(event_id, key)
-            await send(message)
+        def remember(answer: Any) -> None:
+            if isinstance(answer, dict) and isinstance(answer.get("event_id"), str):
+                self.sessions.remember(answer["event_id"], key)
 
-        return sending
+        return asgi.reading_answer(send, remember)
 
 
 def _too_large(limit: int, rule: Rule) -> str:
