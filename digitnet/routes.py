@@ -56,6 +56,8 @@ NO_PROFILING = Rule(CLOSED, "profiling is off (GRADIO_PROFILING)")
 NO_ICON = Rule(CLOSED, "the app sets no favicon; with one, /pwa_icon/{size} resizes it to any size asked")
 NO_OPENAPI = Rule(CLOSED, "neither the page nor gradio_client reads it; /gradio_api/info describes the API")
 APP_FILES = Rule(FILE, "the app's own files (uploads, outputs); a URL Gradio would fetch and stream through")
+RUNS = Rule(PAGE, "the run history page: runs kept in the visitor's browser")
+LIVE_HTTP = Rule(LIVE, "the pad's live function over HTTP, where a WebSocket cannot open (and docs/api.md)")
 RESET = Rule(JSON, "the page and gradio_client reset an iterator (a no-op in Gradio 6)")
 UNDECLARED = Rule(CLOSED, "this route is not in the guard's route table (digitnet/routes.py)")
 
@@ -65,7 +67,7 @@ TABLE: dict[str, Rule] = {
     "/assets/{path:path}": PAGE_ITSELF, "/static/{path:path}": PAGE_ITSELF, "/svelte/{path:path}": PAGE_ITSELF,
     "/favicon.ico": PAGE_ITSELF, "/robots.txt": PAGE_ITSELF, "/manifest.json": PAGE_ITSELF,
     A + "/theme.css": PAGE_ITSELF, A + "/startup-events": PAGE_ITSELF,
-    A + "/runs": Rule(PAGE, "the run history page: runs kept in the visitor's browser"), A + "/runs/": PAGE_ITSELF,
+    A + "/runs": RUNS, A + "/runs/": RUNS,
     A + "/info": CLIENT_INFO, A + "/info/": CLIENT_INFO, A + "/app_id": CLIENT_INFO, A + "/app_id/": CLIENT_INFO,
     A + "/user": CLIENT_INFO, A + "/user/": CLIENT_INFO, A + "/login_check": CLIENT_INFO,
     A + "/login_check/": CLIENT_INFO, A + "/token": CLIENT_INFO, A + "/token/": CLIENT_INFO,
@@ -77,8 +79,7 @@ TABLE: dict[str, Rule] = {
     A + "/heartbeat/{session_hash}": Rule(STREAM, "keeps a page's session while it is open"),
     A + "/cancel": Rule(JSON, "the page and gradio_client cancel an event"),
     A + "/reset": RESET, A + "/reset/": RESET,
-    A + "/component_server": Rule(LIVE, "the pad's live function over HTTP (where a WebSocket cannot open)"),
-    A + "/component_server/": Rule(LIVE, "the pad's live function over HTTP (docs/api.md)"),
+    A + "/component_server": LIVE_HTTP, A + "/component_server/": LIVE_HTTP,
     A + "/upload": Rule(UPLOAD, "the page's and gradio_client's uploads"),
     A + "/upload_progress": Rule(STREAM, "an upload's progress, for the page"),
     A + "/file={path_or_url:path}": APP_FILES, A + "/file/{path:path}": APP_FILES,
@@ -172,3 +173,26 @@ class Table:
                 return Route(p.path, p.rule, {k: p.convertors[k].convert(v) for k, v in found.groupdict().items()})
             partial = partial or Route(p.path, p.rule)
         return partial
+
+
+BOUNDS = {
+    CLOSED: "404 with the reason, before anything is read",
+    PAGE: "no body (413); among the client's 128 open requests",
+    STREAM: "no body; among the client's 64 open streams",
+    FILE: "no body; the app's own files only (an http(s) URL: 404)",
+    JSON: "a JSON body of at most 256 KB, read with a deadline, nesting and file values checked",
+    EVENT: "as JSON; the client's 8 events in the queue; its endpoint's rate (feedback: 10 a minute per client)",
+    LIVE: "as JSON; 2 at once per client",
+    UPLOAD: "5 MB, 4 parts, 2 at once per client; 50 MB and 600 files a minute per client, 5 GB in 70 min in all",
+    SOCKET: "128 per client; text messages of at most 256 KB (digitnet/server.py)",
+}
+
+
+def markdown() -> str:
+    """TABLE as docs/serving.md shows it (scripts/route_table.py writes it there): one row per rule."""
+    rows: dict[Rule, list[str]] = {}
+    for path, rule in TABLE.items():
+        rows.setdefault(rule, []).append(f"`{path}`")
+    lines = ["| routes | bound | why |", "|---|---|---|"]
+    lines += [f"| {', '.join(paths)} | {BOUNDS[rule.kind]} | {rule.why} |" for rule, paths in rows.items()]
+    return "\n".join(lines)

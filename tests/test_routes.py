@@ -20,6 +20,8 @@ from starlette.routing import Mount
 from digitnet import internals, page, routes, server
 from digitnet.compression import Compression
 from digitnet.guard import Guard, Limits
+from digitnet.lab.docs import read_section
+from digitnet.lab.serving import ROOT
 from digitnet.predict import Networks
 from digitnet.routes import BODY_KINDS, CLOSED, FILE, SOCKET, TABLE, UPLOAD, Table
 from digitnet.settings import Settings
@@ -92,6 +94,10 @@ def test_every_route_of_the_served_app_is_declared_with_a_bound_that_holds(serve
                 assert r.status_code == 404, (method, path, r.text)
             checked += 1
     assert checked >= 80  # every route, each of its methods
+
+
+def test_the_docs_show_the_route_table():
+    assert read_section(ROOT / "docs" / "serving.md", "routes") == routes.markdown(), "run scripts/route_table.py"
 
 
 def test_a_route_added_without_a_bound_fails_the_walk_and_answers_404(served):
