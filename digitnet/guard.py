@@ -363,14 +363,15 @@ class Guard:
             return await asgi.reply(send, 429, why, retry=True)
         if isinstance(session, str):
             self.sessions.remember(session, key)
-        elif "api_name" in route.params:  # /call: Gradio makes the event's id its session: read it from the answer
+        elif not route.rule.fn_index:  # /call: Gradio makes the event's id its session: read it from the answer
             send = self._event_id_to(send, key)
         await self._counted(self.joining, key, scope, replay, send, "too many requests at once from this client")
 
     def _rated(self, route: Route, body: Any, key: str) -> str | None:
         """Why an event of a rated group is refused (the client sent its share this minute), or None (counted).
         The group is that of the function Gradio will run, whichever route reached it (internals `endpoint`)."""
-        group = self.gradio.group(route.params, body) if self.rates and self.gradio else None
+        api_name, read = route.params.get("api_name"), body if route.rule.fn_index else None
+        group = self.gradio.group(api_name, read) if self.rates and self.gradio else None
         if group not in self.rates:
             return None
         per_minute, windows = self.rates[group]

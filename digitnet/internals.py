@@ -82,20 +82,23 @@ class GradioInternals:
             **_endpoints(_need(blocks, "fns", dict, "Blocks")),
         )
 
-    def endpoint(self, params: dict, body: Any) -> int | None:
+    def endpoint(self, api_name: str | None, body: Any = None) -> int | None:
         """The fn_index of the function an event request runs, found as Gradio's routes find it
-        (route_utils.get_fn): the path's api_name (/call/NAME, /call/v2/NAME), else the body's fn_index as Gradio's
-        own PredictBody reads it (queue/join: "14" and 14.0 are 14); None when Gradio would run none."""
-        if "api_name" in params:
-            return self.api_names.get(params["api_name"])
-        try:
-            return PredictBody.model_validate(body).fn_index
-        except pydantic.ValidationError:
-            return None
+        (route_utils.get_fn): the body's fn_index as Gradio's own PredictBody reads it, for the routes that read one
+        (queue/join, /run: "14" and 14.0 are 14), else the first function named `api_name` (/call/NAME); None when
+        Gradio would run none."""
+        if body is not None:
+            try:
+                index = PredictBody.model_validate(body).fn_index
+            except pydantic.ValidationError:
+                return None
+            if index is not None or api_name is None:
+                return index
+        return self.api_names.get(api_name) if api_name is not None else None
 
-    def group(self, params: dict, body: Any) -> str | None:
+    def group(self, api_name: str | None, body: Any = None) -> str | None:
         """The concurrency_id of the function an event request runs (its rate group), or None."""
-        return self.fn_groups.get(self.endpoint(params, body))
+        return self.fn_groups.get(self.endpoint(api_name, body))
 
     def pending(self, session: str) -> int:
         """The session's events not yet delivered (waiting, running, or finished with the result unread)."""

@@ -39,16 +39,19 @@ SOCKET_PATH = "/live"  # the pad's WebSocket (digitnet/live.PATH)
 class Rule:
     kind: str
     why: str  # what the route is for, or why it is closed (the 404's message; docs/serving.md's table)
+    fn_index: bool = False  # an EVENT route whose body's fn_index names the function (Gradio's PredictBody)
 
 
 A = "/gradio_api"
 NO_ACCOUNTS = Rule(CLOSED, "this app has no accounts to log in to")
 PAGE_ITSELF = Rule(PAGE, "the page and what it loads")
 CLIENT_INFO = Rule(PAGE, "the page's and gradio_client's questions about the app")
-QUEUED = Rule(EVENT, "an event joins the queue: the page (queue/join with fn_index) and API clients (/call/NAME)")
+QUEUED = Rule(EVENT, "an event joins the queue: API clients (/call/NAME, the function named in the path)")
+JOIN = Rule(EVENT, "an event joins the queue: the page and gradio_client (the body's fn_index)", fn_index=True)
+SKIPS = "a function that skips the queue (queue=False: the page loads an example); any other: 404 (api_open=False)"
+DIRECT = Rule(EVENT, SKIPS, fn_index=True)
 RESULTS = Rule(STREAM, "an event's messages and results")
 NO_STREAMS = Rule(CLOSED, "no component of this app streams media in or out")
-NO_DIRECT = Rule(CLOSED, "every event goes through the queue, its limits and its per-client share (api_open=False)")
 NO_HISTORY = Rule(CLOSED, "run history in a Hugging Face bucket needs a sign-in this app does not offer")
 NO_MONITORING = Rule(CLOSED, "monitoring is off (on, each call of /monitoring prints its secret URL to the log)")
 NO_VIBE = Rule(CLOSED, "the vibe editor is off")
@@ -72,7 +75,7 @@ TABLE: dict[str, Rule] = {
     A + "/user": CLIENT_INFO, A + "/user/": CLIENT_INFO, A + "/login_check": CLIENT_INFO,
     A + "/login_check/": CLIENT_INFO, A + "/token": CLIENT_INFO, A + "/token/": CLIENT_INFO,
     A + "/queue/status": CLIENT_INFO,
-    A + "/queue/join": QUEUED, A + "/call/{api_name}": QUEUED, A + "/call/{api_name}/": QUEUED,
+    A + "/queue/join": JOIN, A + "/call/{api_name}": QUEUED, A + "/call/{api_name}/": QUEUED,
     A + "/call/v2/{api_name}": QUEUED, A + "/call/v2/{api_name}/": QUEUED,
     A + "/queue/data": RESULTS, A + "/call/{api_name}/{event_id}": RESULTS,
     A + "/call/v2/{api_name}/{event_id}": RESULTS,
@@ -87,8 +90,8 @@ TABLE: dict[str, Rule] = {
     A + "/deep_link": Rule(CLOSED, "this app makes no deep links (each call wrote a file nothing removes)"),
     A + "/process_recording": Rule(CLOSED, "this app records no screen (each call left its video in the system's "
                                           "temp folder)"),
-    A + "/run/{api_name}": NO_DIRECT, A + "/run/{api_name}/": NO_DIRECT, A + "/api/{api_name}": NO_DIRECT,
-    A + "/api/{api_name}/": NO_DIRECT,
+    A + "/run/{api_name}": DIRECT, A + "/run/{api_name}/": DIRECT, A + "/api/{api_name}": DIRECT,
+    A + "/api/{api_name}/": DIRECT,
     A + "/stream/{event_id}": NO_STREAMS, A + "/stream/{event_id}/close": NO_STREAMS,
     A + "/stream/{session_hash}/{run}/{component_id}/playlist.m3u8": NO_STREAMS,
     A + "/stream/{session_hash}/{run}/{component_id}/{segment_id}.{ext}": NO_STREAMS,
