@@ -2,7 +2,7 @@
 resident memory before it, at its peak and after it.
 
     python -m benchmarks.memory_attacks [--only TEXT] [--scale 1.0]
-        [--module app] [--floods [--fresh] [--json FILE]]
+        [--module app] [--floods [--fresh] [--settle S] [--json FILE]]
     python -m benchmarks.memory_attacks --table BEFORE.json AFTER.json [--write docs/benchmarks.md]
 
 The attacks and the outcome each must get are in attacks/catalogue.py. The server trusts loopback as its proxy
@@ -43,13 +43,16 @@ def main() -> None:
     parser.add_argument("--module", default="app")
     parser.add_argument("--floods", action="store_true", help="the floods (issue 23) instead")
     parser.add_argument("--fresh", action="store_true", help="with --floods: a new server for each attack")
+    parser.add_argument("--settle", type=float, default=2.0, help="seconds after an attack before its 'after' RSS")
     parser.add_argument("--json", type=Path, help="with --floods: write the results to this file (with --only:"
                         " update its rows for those attacks)")  # fmt: skip
     parser.add_argument("--table", nargs=2, type=Path, metavar=("BEFORE", "AFTER"), help="print the floods table")
     parser.add_argument("--write", type=Path, help="with --table: write it into this markdown file")
+    parser.add_argument("--section", default="floods", help="with --write: the generated section's name (the"
+                        " table then lists only the attacks either run has)")  # fmt: skip
     opts = parser.parse_args()
     if opts.table:
-        return table(*opts.table, opts.write)
+        return table(*opts.table, opts.write, opts.section)
     if opts.floods:
         return run_floods(opts)
     print(machine())
@@ -101,7 +104,7 @@ def run_floods(opts) -> None:
                 try:
                     warm_up(ctx)
                     for attack in group:
-                        r = measure(ctx, attack.name, attack.run, opts.scale)
+                        r = measure(ctx, attack.name, attack.run, opts.scale, settle=opts.settle)
                         print_row(r)
                         rows.append(row(r))
                         if not server.alive():
@@ -110,7 +113,14 @@ def run_floods(opts) -> None:
                 finally:
                     ctx.close()
     if opts.json:
-        run = {"machine": when, "scale": opts.scale, "fresh": opts.fresh, "rows": rows, "reruns": []}
+        run = {
+            "machine": when,
+            "scale": opts.scale,
+            "fresh": opts.fresh,
+            "settle": opts.settle,
+            "rows": rows,
+            "reruns": [],
+        }
         if opts.only and opts.json.exists():  # a partial run: its rows replace those of the same attacks
             run = json.loads(opts.json.read_text())
             kept = [r for r in run["rows"] if r["attack"] not in names]
@@ -135,7 +145,7 @@ def cell(r: dict | None) -> str:
     return f"{r['kind']}: {r['text']}{other}{dead}".replace("|", "/")
 
 
-def table(before: Path, after: Path, write: Path | None) -> None:
+def table(before: Path, after: Path, write: Path | None, section: str = "floods") -> None:
     runs = [json.loads(p.read_text()) for p in (before, after)]
     by_name = [{r["attack"]: r for r in run["rows"]} for run in runs]
     how = ["a new server for each attack" if run.get("fresh") else "one server for all" for run in runs]
@@ -146,13 +156,16 @@ def table(before: Path, after: Path, write: Path | None) -> None:
              "|---|---|---|---|---|"]  # fmt: skip
     for name in [x.name for x in named(None, flood=True)]:
         b, a = (rows.get(name) for rows in by_name)
+        if section != "floods" and b is None and a is None:
+            continue
         mem = ["not run" if r is None else f"+{r['peak']:.0f} / {r['kept']:+.0f} MB" for r in (b, a)]
         lines.append(f"| {name} | {cell(b)} | {mem[0]} | {cell(a)} | {mem[1]} |")
     text = "\n".join(lines)
     print(text)
     if write:
         command = f"python -m benchmarks.memory_attacks --table {before} {after} --write {write}"
-        write_section(write, "floods", text, command)
+        command += f" --section {section}" if section != "floods" else ""
+        write_section(write, section, text, command)
 
 
 if __name__ == "__main__":
