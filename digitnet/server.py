@@ -49,6 +49,7 @@ from digitnet.client import Trust, client_of, parse_address
 from digitnet.compression import Compression
 from digitnet.guard import MAX_JSON_BODY, Guard, Limits
 from digitnet.internals import GradioInternals, without_brotli
+from digitnet.internals import routes as routes_of
 from digitnet.settings import Settings
 
 HEADER_TIMEOUT_S = 10.0
@@ -100,8 +101,10 @@ def mount(app: App, host: str = "127.0.0.1", port: int = 7860) -> FastAPI:
         app_kwargs={"middleware": middleware(app), "routes": routes},
         **options,
     )
-    without_brotli(next(r.app for r in outer.routes if isinstance(r, Mount)))
+    gradio = next(r.app for r in outer.routes if isinstance(r, Mount))
+    without_brotli(gradio)
     GradioInternals.of(app.blocks)  # the guard's limits need them: refuse to start when Gradio moved them
+    list(routes_of(gradio))  # and its route table (digitnet/routes.py)
     return outer
 
 
