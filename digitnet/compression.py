@@ -33,6 +33,7 @@ PER_CLIENT = 6  # a browser opens at most six connections to a host over HTTP/1.
 IN_FLIGHT = 64  # all clients together: about 0.3 MB of zlib state each
 CACHED = ("/assets/", "/static/")  # Gradio's build and static files
 CACHE_BYTES = 32 * 2**20  # Gradio's files kept compressed, in all
+CHUNK = 64 * 1024  # a kept file is sent this much at a time
 LARGEST = 8 * 2**20  # a file larger than this is streamed, never kept (Gradio's largest: 4.6 MB)
 TEXT = ("text/", "application/javascript", "application/json", "image/svg+xml")
 
@@ -129,14 +130,18 @@ def _gzip(chunks: list[bytes]) -> bytes:
 
 
 async def _send_kept(headers: list, body: bytes, scope, send) -> None:
-    """A kept file: 304 when the client holds it already (its ETag), else the compressed bytes."""
+    """A kept file: 304 when the client holds it already (its ETag), else the compressed bytes, CHUNK at a time
+    (as Starlette's FileResponse sends a file: uvicorn holds at most about one chunk for a client that does not
+    read)."""
     tag = Headers(raw=headers).get("etag")
     if tag is not None and Headers(scope=scope).get("if-none-match") == tag:
         unchanged = [(k, v) for k, v in headers if k not in (b"content-length", b"content-encoding")]
         await send({"type": "http.response.start", "status": 304, "headers": unchanged})
         return await send({"type": "http.response.body", "body": b""})
     await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    for start in range(0, len(body), CHUNK):  # a chunk at a time: the server waits for a slow reader between them
+        await send({"type": "http.response.body", "body": body[start : start + CHUNK],
+                    "more_body": start + CHUNK < len(body)})  # fmt: skip
 
 
 class Responder(GZipResponder):
