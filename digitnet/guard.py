@@ -21,7 +21,8 @@ request (the connections under them are bounded by digitnet/server.py):
   STREAMS_PER_CLIENT long-lived streams (the queue's events, heartbeats, upload progress), 429 past it.
 - **Queue share**: each client at most PER_CLIENT events not yet delivered (waiting, running, or finished with the
   result unread: Gradio keeps every unread result); unread results whose session sent nothing for UNREAD_TTL
-  seconds are dropped.
+  seconds are dropped, and those of a page that left (its result stream closed, or none opened within JOIN_GRACE
+  seconds of its queue/join) as soon as nothing of it waits or runs.
 - **Sessions**: each client keeps at most SESSIONS_PER_CLIENT of the sessions Gradio stores; a new one beyond it
   replaces the client's own least recently used idle session, never another visitor's. A live prediction
   (component_server) never makes a session: with a session hash Gradio does not hold, it runs in LIVE_SESSION.
@@ -96,6 +97,7 @@ class Limits:
     buffered_total: int = 64 * 2**20  # BUFFERED_TOTAL
     buffered_per_client: int = 4 * 2**20  # BUFFERED_PER_CLIENT: 16 bodies at the JSON limit
     unread_ttl: float = 300.0  # UNREAD_TTL
+    join_grace: float = 10.0  # JOIN_GRACE: a page opens its result stream at once after joining the queue
     upload_progress_ttl: float = 60.0  # an upload's progress entry is dropped this long after the upload ends
     event_rates: tuple[tuple[str, int], ...] = ()  # (concurrency_id, events per client per minute)
 
@@ -173,6 +175,7 @@ class Guard:
             drop=g.drop_unread if g else lambda s: None,
             held=g.held if g else lambda s: False,
             forget=g.forget if g else lambda s: None,
+            grace=self.limits.join_grace,
         )
 
     def _look_up(self, scope: dict) -> None:
@@ -264,10 +267,15 @@ class Guard:
         if not self.streams.take(key):
             return await asgi.reply(send, 429, f"at most {self.limits.streams_per_client} open streams per client",
                                 retry=True)  # fmt: skip
+        session = asgi.query(scope, "session_hash") if route.startswith("queue/data") else None
+        if session is not None:
+            self.sessions.reading(session)
         try:
             await self.app(scope, self._deadline(receive), send)
         finally:
             self.streams.give(key)
+            if session is not None:
+                self.sessions.stopped(session)
             if upload_id is not None and self.gradio and upload_id not in self.gradio.upload_statuses:
                 self.gradio.forget_upload(upload_id)  # the event Gradio made for the id, read or never used
 
@@ -354,6 +362,8 @@ class Guard:
             return await asgi.reply(send, 429, why, retry=True)
         if isinstance(session, str):
             self.sessions.remember(session, key)
+            if route.startswith("queue/join"):
+                self.sessions.joined(session)
         elif route.startswith("call/"):  # Gradio makes the event's id its session: read it from the response
             send = self._event_id_to(send, key)
         await self._counted(self.joining, key, scope, replay, send, "too many requests at once from this client")
