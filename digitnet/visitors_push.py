@@ -8,10 +8,10 @@ Each process pushes its own shard, `shards/<UTC start>-<host>-<random>.sqlite3` 
 and start, as huggingface_hub's guide for CommitScheduler asks of several writers, so no process ever replaces a
 file another one wrote (two replicas, or a restart without persistent storage, used to replace the one file
 `visitors.sqlite3` and lose the other's drawings), and starting touches nothing already in the dataset. Every
-DIGITNET_VISITORS_PUSH_MINUTES (default 10) the scheduler's thread copies the store with SQLite's online backup (a
-consistent snapshot, while the app keeps writing) into a temporary folder of its own, when the store changed since
-the last copy and holds a row, and commits the copy as the shard. The live file is never uploaded itself: a copy
-taken mid-write would not be a database. The shard is the whole store, so a store kept across restarts (persistent
+DIGITNET_VISITORS_PUSH_MINUTES (default 10) the scheduler's thread, when the store changed since its last commit and
+holds a row, copies it with SQLite's online backup (a consistent snapshot, while the app keeps writing) into a
+temporary folder, commits the copy as the shard and deletes it. The live file is never uploaded itself: a copy taken
+mid-write would not be a database. The shard is the whole store, so a store kept across restarts (persistent
 storage) or shared by processes on one host appears in several shards: the rows' uids make them one set when read
 (`visitors.read`, `python -m digitnet visitors export`).
 
@@ -21,7 +21,6 @@ tests use it, and it is a dry run of the setup.
 
 from __future__ import annotations
 
-import atexit
 import datetime
 import os
 import re
@@ -105,8 +104,11 @@ class LocalHub:
                 raise FileExistsError(f"{target} was written by another process; a push never replaces it")
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-            with open(tmp, "wb") as f:
-                f.write(op.path_or_fileobj.read())
+            if isinstance(op.path_or_fileobj, str | Path):
+                shutil.copyfile(op.path_or_fileobj, tmp)
+            else:
+                with open(tmp, "wb") as f:
+                    f.write(op.path_or_fileobj.read())
             os.replace(tmp, target)
             self.written.add(target)
         self.commits += 1
@@ -118,33 +120,42 @@ def start(store: visitors.Store, repo: str, minutes: float = 10.0) -> Any | None
     the shard's path in the repository), or None when `repo` is "" (no push)."""
     if not repo:
         return None
-    from huggingface_hub import CommitScheduler
+    from huggingface_hub import CommitOperationAdd, CommitScheduler
 
     name = shard_name()
-    folder = Path(tempfile.mkdtemp(prefix="digitnet-push-"))  # this process's alone, never on persistent storage
-    atexit.register(shutil.rmtree, folder, True)  # registered first, so it runs after the scheduler's last push
-    lock, copied = threading.Lock(), [(0, 0)]
+    lock, pushed = threading.Lock(), [(0, 0)]
 
     class SnapshotScheduler(CommitScheduler):
+        """CommitScheduler's thread and timing; its push is this process's snapshot (CommitScheduler's own lists a
+        folder: here the folder would be the store's, whose live file must not be sent)."""
+
         shard = f"{SHARDS}/{name}"
 
         def push_to_hub(self):
             with lock:
                 now = state(store.path)
-                if now != copied[0]:  # an empty store is never pushed: no empty shard for every start
-                    snapshot(store.path, folder / name)
-                    copied[0] = now
-            return super().push_to_hub()
+                if now == pushed[0]:  # unchanged; an empty store is never pushed: no empty shard for every start
+                    return None
+                with tempfile.TemporaryDirectory(prefix="digitnet-push-") as folder:  # gone once committed
+                    copy = Path(folder) / name
+                    snapshot(store.path, copy)
+                    info = self.api.create_commit(
+                        repo_id=self.repo_id,
+                        repo_type=self.repo_type,
+                        operations=[CommitOperationAdd(path_in_repo=self.shard, path_or_fileobj=str(copy))],
+                        commit_message=f"visitors' drawings: {self.shard} ({now[0]} rows)",
+                        revision=self.revision,
+                    )
+                pushed[0] = now
+                return info
 
     local = repo.startswith(LOCAL)
     return SnapshotScheduler(
         repo_id="local/visitors" if local else repo,
         repo_type="dataset",
-        folder_path=folder,
-        path_in_repo=SHARDS,
+        folder_path=store.path.parent,  # required by CommitScheduler, never listed (push_to_hub above)
         every=minutes,
         private=True,
         token=os.environ.get("HF_TOKEN"),
-        allow_patterns=[name],
         hf_api=LocalHub(repo[len(LOCAL) :]) if local else None,
     )

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 
@@ -141,10 +142,12 @@ def test_two_replicas_at_once_push_to_one_dataset_and_lose_nothing(start_app, tm
 # The push, the store's uids and the merge in this process
 
 
-def test_each_store_pushes_its_own_shard_and_replaces_no_one_elses(tmp_path):
+def test_each_store_pushes_its_own_shard_and_replaces_no_one_elses(tmp_path, monkeypatch):
     """The CommitScheduler path, offline (DIGITNET_VISITORS_REPO=dir:FOLDER): two stores push whole, readable
     snapshots (never the live file) as two shards into one folder that already holds an older push; the older file
-    stays as it was, and a shard name another process wrote is refused."""
+    stays as it was, a shard name another process wrote is refused, and no copy is left behind."""
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where the snapshots are taken
     dataset = tmp_path / "hub"
     an_older_push(dataset)
     older = hashes(dataset)
@@ -170,6 +173,8 @@ def test_each_store_pushes_its_own_shard_and_replaces_no_one_elses(tmp_path):
         for pusher, store in zip(pushers, stores, strict=True):
             pusher.stop()
             store.close()
+    assert list((tmp_path / "tmp").iterdir()) == []  # each copy deleted once committed
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [visitors.FILE]  # nothing beside the store
     assert visitors_push.start(visitors.Store(tmp_path / "other"), "") is None  # off unless configured
 
 
