@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FILE = "visitors.sqlite3"
+SHARDS = "shards"  # a dataset's folder of shards (digitnet/visitors_push.py)
 NOT_A_DIGIT = "not a digit"
 LABELS = (*map(str, range(10)), NOT_A_DIGIT)
 MAX_ROWS = 200_000
@@ -204,14 +205,15 @@ class Row:
 
 def files(path: str | Path) -> list[Path]:
     """The store files at `path`: the file itself; or in a folder (a store's, a dataset's download, a folder of
-    shards), its `visitors.sqlite3` first, then every other `*.sqlite3` below it by name (hidden folders, such as
-    the `.cache` that huggingface_hub downloads beside the files, left out)."""
+    shards), its `visitors.sqlite3` first, then the other `*.sqlite3` in it and in its `shards/` folder, by name.
+    Nothing deeper: not the `.cache` that huggingface_hub downloads beside the files, nor the `push/` copy an older
+    version kept beside a store."""
     path = Path(path)
     if not path.is_dir():
         return [path] if path.exists() else []
-    found = sorted(p for p in path.rglob("*.sqlite3")
-                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts))  # fmt: skip
-    return sorted(found, key=lambda p: p != path / FILE)  # stable: the rest stay in name order
+    first = [path / FILE] if (path / FILE).is_file() else []
+    others = [*path.glob("*.sqlite3"), *(path / SHARDS).glob("*.sqlite3")]
+    return first + sorted(p for p in others if p.is_file() and p != path / FILE)
 
 
 def read_file(path: Path) -> Iterator[Row]:

@@ -38,7 +38,7 @@ from typing import Any
 from digitnet import visitors
 
 LOCAL = "dir:"
-SHARDS = "shards"  # the dataset's folder of shards
+SHARDS = visitors.SHARDS
 
 
 def shard_name(now: datetime.datetime | None = None, host: str | None = None) -> str:

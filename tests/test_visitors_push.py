@@ -194,29 +194,35 @@ def test_an_empty_store_pushes_nothing_and_a_shard_name_is_unique(tmp_path):
 
 def test_rows_kept_before_uids_get_the_same_uid_in_every_copy(tmp_path):
     """Migration 3: a store from before uids gets one per row from the row itself, so the live store (migrated in
-    place) and an older copy of it (read through a migrated copy in memory) read as one set; new rows get random
-    ones."""
-    (tmp_path / "store").mkdir()
-    conn = visitors.connect(tmp_path / "store" / visitors.FILE)
+    place) and an older push of it (read through a migrated copy in memory) read as one set; new rows get random
+    ones. The copy an older version kept beside the store (`push/`) is not read with the store."""
+    store_dir, dataset = tmp_path / "store", tmp_path / "dataset"
+    store_dir.mkdir()
+    conn = visitors.connect(store_dir / visitors.FILE)
     visitors.migrate(conn, upto=2)
     for k in range(3):  # three rows alike but for their strokes, kept in the same millisecond
         conn.execute("INSERT INTO drawings (created, app_version, strokes, width, label, agreed, answers, model) "
                      "VALUES ('2026-01-01T00:00:00.000+00:00', 'old', ?, 20, ?, 0, '{}', 'cnn')",
                      (key(strokes(k)), str(k)))  # fmt: skip
     conn.close()
-    (tmp_path / "copy").mkdir()
-    visitors_push.snapshot(tmp_path / "store" / visitors.FILE, tmp_path / "copy" / visitors.FILE)  # an older push
-    read_before = [r.uid for r in visitors.read(tmp_path / "store")]
-    store = visitors.Store(tmp_path / "store")  # migrates the file
+    for older in (store_dir / "push", dataset):  # where an older version put its copy, and what it pushed
+        older.mkdir()
+        visitors_push.snapshot(store_dir / visitors.FILE, older / visitors.FILE)
+    read_before = [r.uid for r in visitors.read(store_dir)]
+    store = visitors.Store(store_dir)  # migrates the file
     saved = store.add(strokes(3), 20, "3", False, {}, "cnn")
+    store.conn.execute("DELETE FROM drawings WHERE id = 1")  # the owner deletes one
+    (dataset / visitors.SHARDS).mkdir()
+    visitors_push.snapshot(store.path, dataset / visitors.SHARDS / "new.sqlite3")  # what the new version pushes
     store.close()
-    live = [r.uid for r in visitors.read(tmp_path / "store" / visitors.FILE)]
-    assert live[:3] == read_before == [r.uid for r in visitors.read(tmp_path / "copy")]
-    assert len(set(live)) == 4 and live[3] == saved.uid and saved.id == 4
-    check = sqlite3.connect(tmp_path / "copy" / visitors.FILE)
-    assert check.execute("PRAGMA user_version").fetchone()[0] == 2  # reading left the copy as it was
+    live = [r.uid for r in visitors.read(store_dir)]
+    assert live[:2] == read_before[1:] and len(set(live)) == 3 and live[2] == saved.uid and saved.id == 4
+    assert [r.uid for r in visitors.read(dataset / visitors.FILE)] == read_before
+    check = sqlite3.connect(dataset / visitors.FILE)
+    assert check.execute("PRAGMA user_version").fetchone()[0] == 2  # reading left the older push as it was
     check.close()
-    check_every_acknowledged_once(tmp_path, [0, 1, 2, 3])  # the store and its copy: each row once
+    check_every_acknowledged_once(dataset, [0, 1, 2, 3])  # the older push and the new shard: each row once
+    assert visitors.files(store_dir) == [store_dir / visitors.FILE]  # not push/: the deleted row stays deleted
 
 
 def test_the_commands_read_a_dataset_of_shards_as_one_set(tmp_path, capsys):
