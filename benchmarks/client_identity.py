@@ -26,7 +26,7 @@ from websockets.sync.client import connect
 from attacks.connections import left_midway
 from attacks.target import context, flood_server
 from digitnet.lab.serving import ROOT, Server, machine, private_address
-from digitnet.settings import SPACE_PROXIES, TRUSTED_PROXIES
+from digitnet.settings import TRUSTED_PROXIES
 
 
 def spoofed_sockets(root: Path, count: int) -> dict:
@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="of the 1,000 connections of each log attack")
     opts = parser.parse_args()
     print(machine())
-    print(json.dumps({"root": str(opts.root), "space_default": SPACE_PROXIES}))
+    print(json.dumps({"root": str(opts.root)}))
     print(json.dumps({"spoofing": spoofed_sockets(opts.root, opts.sockets)}))
     print(json.dumps({"log": log_growth(opts.root, opts.scale)}))
 
