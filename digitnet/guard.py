@@ -7,7 +7,7 @@ memory), decodes `data:` URLs with every Pillow format, keeps an entry for every
 client names, and keeps every unread result, all before the app's functions can check anything. So, for every
 request (the connections under them are bounded by digitnet/server.py):
 
-- **Who**: a client as digitnet/client.py decides (an address, or an IPv6 /64 network; behind a trusted proxy, the
+- **Who**: a client as digitnet/client.py decides (an address, or an IPv6 /56 network; behind a trusted proxy, the
   address it appended to X-Forwarded-For).
 - **Bodies**: none where the app needs none (GET and the like: 413); a JSON body at most MAX_JSON_BODY bytes (a
   drawing at the pad's limit of 5,000 points is about 60 KB), an upload at most the upload limit plus
@@ -132,7 +132,7 @@ class Guard:
     `blocks`: the Gradio app behind it, whose internals the queue, session and upload-progress limits use
     (digitnet/internals.py); by default the app of the first request (Gradio's App sets itself as the request's
     app), checked then; an app that is not Gradio (tests) has no queue and no sessions to limit. `trust`: the
-    proxies whose X-Forwarded-For is believed (digitnet/client.py; default: private addresses)."""
+    proxies whose X-Forwarded-For is believed (digitnet/client.py; default: none, a Space's proxy on a Space)."""
 
     def __init__(
         self,
