@@ -295,7 +295,7 @@ def run(
         command=command if command is not None else command_line(recipe, teachers),
     )
     if extra is not None:
-        meta["visitors"] = {"path": str(visitors), "digits": digits, "non_digits": used, "ids": extra.ids.tolist()}
+        meta["visitors"] = {"path": str(visitors), "digits": digits, "non_digits": used, "ids": list(extra.ids)}
     if teachers:
         meta["teachers"] = [{"file": str(p), "sha256": _sha256(p)} for p in teachers]
     out = Path(out) / f"{recipe.model}.safetensors"

@@ -14,6 +14,7 @@ from attacks.target import VISITORS_MAX_MB, Context
 from digitnet.guard import Limits
 from digitnet.lab.serving import EXAMPLE_7, ROOT
 from digitnet.page import MAX_FILE_MB, QUEUE_SIZE
+from digitnet.serverlog import LINES_PER_MINUTE as LOG_LINES
 from digitnet.settings import Settings
 
 REFUSED = "refused"
@@ -129,6 +130,9 @@ def _floods() -> list[Attack]:
                figures=lambda f: f.get("HTTP 200", 0) <= LIMITS.streams_per_client),
         Attack("20,000 connections with unfinished headers", connections.unfinished_headers, REFUSED, scale=0.05,
                figures=lambda f: f["log_mb"] < 1),
+        Attack("1,000 uploads left mid-body, 1,000 streams of unknown sessions: the log", connections.left_midway,
+               "answer", scale=0.2, figures=lambda f: f["left_tracebacks"] == f["streams_tracebacks"] == 0
+               and f["left_log_lines"] + f["streams_log_lines"] <= 2 * LOG_LINES + 2),
         Attack("1,100 live calls in new sessions, then another visitor's fool it", events.session_eviction,
                "answer", ("fool it: answered",)),
         Attack("X-Forwarded-For from an untrusted peer, 24 addresses", events.forwarded_spoof, REFUSED,

@@ -1,17 +1,23 @@
 """Attacks that hold raw connections open: bodies one byte short, unfinished headers, streams and upload-progress
-polls by the thousand (file descriptors: this process's limit is raised as far as allowed)."""
+polls by the thousand (file descriptors: this process's limit is raised as far as allowed); connections that leave
+mid-request, and what they write to the log."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from attacks.clients import ATTACKER, Answer
 from attacks.measure import raise_fd_limit
 from attacks.payloads import CREDENTIALS, MB, multipart, multipart_headers, short_by_one
 from attacks.sockets import held_answer, hold, http_head
 from attacks.target import Context
+from digitnet.lab.serving import visitor
+
+TRACEBACK = "Exception in ASGI application"  # what uvicorn writes before a traceback
 
 
 def login_held(ctx: Context, scale: float, hold_s: float = 30.0) -> Answer:
@@ -84,3 +90,46 @@ def unfinished_headers(ctx: Context, scale: float, hold_s: float = 30.0) -> Answ
     answer.text += f"; log +{grown:.1f} MB"
     answer.figures["log_mb"] = round(grown, 2)
     return answer
+
+
+def left_midway(ctx: Context, scale: float) -> Answer:
+    """1,000 uploads, each from another visitor, that send the first 2 KB of a 1 MB body and then close their side
+    of the connection (the client leaves mid-request), and 1,000 GET queue/data streams for sessions the server does not
+    know (Gradio answers each with a 404 inside the stream): what the log grows by. Each once wrote a traceback of
+    about 100 lines (uvicorn's "Exception in ASGI application", TRACEBACK)."""
+    count = max(10, int(1000 * scale))
+    body = b'--b\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\n\r\n' + b"\0" * 2048
+
+    def upload(i: int) -> bytes:
+        head = {"Content-Type": "multipart/form-data; boundary=b", "Content-Length": str(MB),
+                "X-Forwarded-For": visitor(i)}  # fmt: skip
+        return http_head("POST", "/gradio_api/upload", head) + body
+
+    def stream(i: int) -> bytes:
+        path = f"/gradio_api/queue/data?session_hash=gone{i}"
+        return http_head("GET", path, {"X-Forwarded-For": visitor(i), "Connection": "close"})
+
+    async def one(i: int, request: bytes, leave: bool, sem: asyncio.Semaphore) -> None:
+        async with sem:
+            reader, writer = await asyncio.open_connection("127.0.0.1", ctx.server.port)
+            writer.write(request)
+            await writer.drain()
+            if leave:
+                writer.write_eof()  # gone before the rest of the body: the server reads what came, then the end
+            await asyncio.wait_for(reader.read(), 30)  # the answer (or stream) to its end, or the server closing
+            writer.close()
+
+    async def all_of(request: Callable[[int], bytes], leave: bool) -> None:
+        sem = asyncio.Semaphore(32)
+        await asyncio.gather(*(one(i, request(i), leave, sem) for i in range(count)))
+
+    figures, lines = {}, []
+    for name, request, leave in (("left", upload, True), ("streams", stream, False)):
+        before = ctx.log_size()
+        asyncio.run(all_of(request, leave))
+        time.sleep(1.0)  # what the server writes after the last one
+        grown = ctx.log_text(before)
+        kb, count_lines, tracebacks = len(grown) / 1024, grown.count("\n"), grown.count(TRACEBACK)
+        figures |= {f"{name}_log_kb": round(kb, 1), f"{name}_log_lines": count_lines, f"{name}_tracebacks": tracebacks}
+        lines.append(f"{count} {name}: log +{kb:.1f} KB, {count_lines} lines, {tracebacks} tracebacks")
+    return Answer("answer", "; ".join(lines), figures=figures)

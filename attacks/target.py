@@ -80,6 +80,15 @@ class Context:
         log = self.folder / "server.log"
         return log.stat().st_size if log.exists() else 0
 
+    def log_text(self, since: int = 0) -> str:
+        """What the server wrote to its log after its first `since` bytes."""
+        log = self.folder / "server.log"
+        if not log.exists():
+            return ""
+        with log.open("rb") as f:
+            f.seek(since)
+            return f.read().decode(errors="replace")
+
     def close(self) -> None:
         """Stop the remote file server and the client (the server is closed by whoever started it)."""
         self.files.close()

@@ -68,7 +68,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def cmd_visitors(args: argparse.Namespace) -> int:
     from digitnet.lab import visitors
 
-    return visitors.main_export(args)
+    return visitors.main_merge(args) if args.action == "merge" else visitors.main_export(args)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,14 +86,18 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument(
         "--visitors",
         metavar="PATH",
-        help="every network on visitors' drawings (a store or its export); with --ood: in the report",
+        help="every network on visitors' drawings (a store, a dataset's shards, or an export); --ood: in the report",
     )
     ev.add_argument("--json", metavar="FILE", help="--visitors: also write the figures as JSON")
     vi = sub.add_parser("visitors", help="visitors' drawings kept by the app's 'Is that right?' (docs/visitors.md)")
     vi_sub = vi.add_subparsers(dest="action", required=True)
     ex = vi_sub.add_parser("export", help="to the lab's training format (visitors.pt) and JSON lines")
-    ex.add_argument("--store", help="the store's folder or file (default: where the app keeps it)")
+    ex.add_argument("--store", help="a store's folder or file, or a dataset's folder of shards (default: where "
+                    "the app keeps it)")  # fmt: skip
     ex.add_argument("--out", default="visitors_export", help="folder for visitors.pt and visitors.jsonl")
+    me = vi_sub.add_parser("merge", help="a store or a dataset's shards into one new store file, each drawing once")
+    me.add_argument("store", help="a store's folder or file, or a dataset's folder of shards")
+    me.add_argument("--out", required=True, help="the new store file")
     ca = sub.add_parser("calibrate", help="fit temperature, feature density and the not-a-digit threshold")
     ca.add_argument("--data-dir", help="MNIST folder (default: $DIGITNET_DATA, else ./data)")
     for q in (pr, ev, ca):

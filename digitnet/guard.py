@@ -7,7 +7,7 @@ memory), decodes `data:` URLs with every Pillow format, keeps an entry for every
 client names, and keeps every unread result, all before the app's functions can check anything. So, for every
 request (the connections under them are bounded by digitnet/server.py):
 
-- **Who**: a client as digitnet/client.py decides (an address, or an IPv6 /64 network; behind a trusted proxy, the
+- **Who**: a client as digitnet/client.py decides (an address, or an IPv6 /56 network; behind a trusted proxy, the
   address it appended to X-Forwarded-For).
 - **Bodies**: none where the app needs none (GET and the like: 413); a JSON body at most MAX_JSON_BODY bytes (a
   drawing at the pad's limit of 5,000 points is about 60 KB), an upload at most the upload limit plus
@@ -21,7 +21,8 @@ request (the connections under them are bounded by digitnet/server.py):
   STREAMS_PER_CLIENT long-lived streams (the queue's events, heartbeats, upload progress), 429 past it.
 - **Queue share**: each client at most PER_CLIENT events not yet delivered (waiting, running, or finished with the
   result unread: Gradio keeps every unread result); unread results whose session sent nothing for UNREAD_TTL
-  seconds are dropped.
+  seconds are dropped, and those of a page that left (its result stream closed, or none opened within JOIN_GRACE
+  seconds of its queue/join) as soon as nothing of it waits or runs.
 - **Sessions**: each client keeps at most SESSIONS_PER_CLIENT of the sessions Gradio stores; a new one beyond it
   replaces the client's own least recently used idle session, never another visitor's. A live prediction
   (component_server) never makes a session: with a session hash Gradio does not hold, it runs in LIVE_SESSION.
@@ -31,15 +32,12 @@ request (the connections under them are bounded by digitnet/server.py):
   and UPLOADS_HELD bytes for all clients in UPLOADS_KEPT_S seconds (the upload cache's hour plus its cleaner's
   period): the chunk that would pass a budget is refused (429) and Gradio deletes the partial file, so concurrent
   uploads cannot pass a budget together.
-- **Routes**: each request's route is the one Gradio will run, found in the app's own route table, and each route
-  has its kind of bound (digitnet/routes.py: TABLE); routes the page and gradio_client never use answer 404 before
-  anything is read, as does a route the table does not declare; component_server answers 404 without reading the
-  body when no component has server functions; the file route serves the app's own files only; upload progress ids
-  are short and their entries dropped once read.
-- **Live predictions** (component_server, past the queue): at most LIVE_PER_CLIENT at once per client.
-- **WebSockets**: only the pad's connection (a path ending in SOCKET_PATH, digitnet/live.py); at most
-  SOCKETS_PER_CLIENT open per client, past it accepted and closed at once (1013, with the reason). Each connection
-  has one drawing answered at a time (live.py); its messages' size and the connections in all: digitnet/server.py.
+- **Routes**: a request's route is the one Gradio will run, found in the app's own route table, each with its
+  bound (digitnet/routes.py); routes the page never uses, and any the table does not declare, answer 404 before
+  anything is read; the file route serves the app's own files only; upload progress ids are short and dropped
+  once read; live predictions (component_server, past the queue) at most LIVE_PER_CLIENT at once per client.
+- **WebSockets**: only the pad's (SOCKET_PATH, digitnet/live.py), at most SOCKETS_PER_CLIENT open per client, past
+  it accepted and closed at once (1013, with the reason); its messages and the connections: digitnet/server.py.
 - **Event rates**: events of a rated group (their concurrency_id, `Limits.event_rates`: the visitors' feedback)
   at most so many per client per minute, 429 with a message past it, counted by the function the event runs
   (digitnet/internals.py `endpoint`), whichever route and spelling reached it.
@@ -99,6 +97,7 @@ class Limits:
     buffered_total: int = 64 * 2**20  # BUFFERED_TOTAL
     buffered_per_client: int = 4 * 2**20  # BUFFERED_PER_CLIENT: 16 bodies at the JSON limit
     unread_ttl: float = 300.0  # UNREAD_TTL
+    join_grace: float = 10.0  # JOIN_GRACE: a page opens its result stream at once after joining the queue
     upload_progress_ttl: float = 60.0  # an upload's progress entry is dropped this long after the upload ends
     event_rates: tuple[tuple[str, int], ...] = ()  # (concurrency_id, events per client per minute)
 
@@ -133,7 +132,7 @@ class Guard:
     `blocks`: the Gradio app behind it, whose internals the queue, session and upload-progress limits use
     (digitnet/internals.py); by default the app of the first request (Gradio's App sets itself as the request's
     app), checked then; an app that is not Gradio (tests) has no queue and no sessions to limit. `trust`: the
-    proxies whose X-Forwarded-For is believed (digitnet/client.py; default: private addresses)."""
+    proxies whose X-Forwarded-For is believed (digitnet/client.py; default: none, a Space's proxy on a Space)."""
 
     def __init__(
         self,
@@ -176,6 +175,7 @@ class Guard:
             drop=g.drop_unread if g else lambda s: None,
             held=g.held if g else lambda s: False,
             forget=g.forget if g else lambda s: None,
+            grace=self.limits.join_grace,
         )
 
     def _look_up(self, scope: dict) -> Table:
@@ -272,10 +272,15 @@ class Guard:
         if not self.streams.take(key):
             return await asgi.reply(send, 429, f"at most {self.limits.streams_per_client} open streams per client",
                                 retry=True)  # fmt: skip
+        session = asgi.query(scope, "session_hash") if route.path.endswith("/queue/data") else None
+        if session is not None:
+            self.sessions.reading(session)
         try:
             await self.app(scope, self._deadline(receive), send)
         finally:
             self.streams.give(key)
+            if session is not None:
+                self.sessions.stopped(session)
             if upload_id is not None and self.gradio and upload_id not in self.gradio.upload_statuses:
                 self.gradio.forget_upload(upload_id)  # the event Gradio made for the id, read or never used
 
@@ -363,6 +368,8 @@ class Guard:
             return await asgi.reply(send, 429, why, retry=True)
         if isinstance(session, str):
             self.sessions.remember(session, key)
+            if route.path.endswith("/queue/join"):
+                self.sessions.joined(session)
         elif not route.rule.fn_index:  # /call: Gradio makes the event's id its session: read it from the answer
             send = self._event_id_to(send, key)
         await self._counted(self.joining, key, scope, replay, send, "too many requests at once from this client")
@@ -437,9 +444,5 @@ class Guard:
 def _too_large(limit: int, rule: Rule) -> str:
     if not limit:
         return "this request takes no body"
-    what = "an upload" if rule.kind == UPLOAD else "a request body"
-    return f"{what} may be at most {_size(limit)}"
-
-
-def _size(n: int) -> str:
-    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{math.ceil(n / 1024)} KB"
+    size = f"{limit / 2**20:.1f} MB" if limit >= 2**20 else f"{math.ceil(limit / 1024)} KB"
+    return f"{'an upload' if rule.kind == UPLOAD else 'a request body'} may be at most {size}"

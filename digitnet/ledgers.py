@@ -119,7 +119,13 @@ class Sessions:
     drops its unread results, `held(session)` says whether Gradio still keeps its state and `forget(session)` makes
     Gradio drop it (see digitnet/internals.py). A client keeps at most `per_client` sessions: a new one beyond
     that replaces the client's own least recently used session with nothing pending, so that one client's new
-    sessions never push another visitor's session out of Gradio's store."""
+    sessions never push another visitor's session out of Gradio's store.
+
+    A page's session (`joined`: it sent a queue/join) reads its results on a stream it opens at once. One whose
+    stream closed (its page left or reloaded; `reading`/`stopped`) and which has sent nothing since, or which
+    opened none within `grace` seconds of joining (its page left first), has its unread results dropped as soon as
+    nothing of it waits or runs: Gradio stops watching a stream once it closes, and nobody will read them, so they
+    would otherwise count against the visitor's address until the TTL."""
 
     def __init__(
         self,
@@ -130,10 +136,14 @@ class Sessions:
         held: Callable[[str], bool],
         forget: Callable[[str], None],
         many: int = 20_000,
+        grace: float = 10.0,
     ) -> None:
-        self.per_client, self.unread_ttl, self.many = per_client, unread_ttl, many
+        self.per_client, self.unread_ttl, self.many, self.grace = per_client, unread_ttl, many, grace
         self.pending_of, self.drop, self.held, self.forget = pending, drop, held, forget
         self.owner: dict[str, str] = {}  # session -> client
+        self.streams: collections.Counter[str] = collections.Counter()  # session -> its result streams open
+        self.left: set[str] = set()  # sessions whose last stream closed, nothing sent since
+        self.unread: dict[str, float] = {}  # page sessions that joined with no stream open -> when
         self.last: dict[str, float] = {}  # session -> time of its last request
         self.by_client: dict[str, collections.OrderedDict[str, None]] = {}  # client -> its sessions, oldest first
 
@@ -142,15 +152,38 @@ class Sessions:
         nothing of it still waiting or running) are dropped first."""
         total = 0
         for session in list(self.by_client.get(key, ())):
-            if self.pending_of(session) and clock() - self.last.get(session, 0.0) >= self.unread_ttl:
+            now = clock()
+            stale = now - self.last.get(session, 0.0) >= self.unread_ttl
+            gone = session in self.left or now - self.unread.get(session, now) >= self.grace
+            if self.pending_of(session) and (stale or gone):
                 self.drop(session)
             total += self.pending_of(session)
         return total
+
+    def reading(self, session: str) -> None:
+        """A result stream of `session` opened."""
+        self.streams[session] += 1
+        self.left.discard(session)
+        self.unread.pop(session, None)
+
+    def stopped(self, session: str) -> None:
+        """A result stream of `session` closed (delivered everything, or its page left)."""
+        self.streams[session] -= 1
+        if self.streams[session] <= 0:
+            del self.streams[session]
+            if session in self.owner:
+                self.left.add(session)
+
+    def joined(self, session: str) -> None:
+        """`session` (already remembered) sent a queue/join: a page's, which reads its results on a stream."""
+        if not self.streams[session]:
+            self.unread.setdefault(session, clock())
 
     def remember(self, session: str, key: str) -> None:
         """Note that `session` is client `key`'s (the latest address a session is used from counts) and that it
         sent a request now."""
         self.last[session] = clock()
+        self.left.discard(session)
         previous = self.owner.get(session)
         if previous == key:
             self.by_client[key].move_to_end(session)
@@ -185,6 +218,8 @@ class Sessions:
     def _disown(self, session: str, key: str) -> None:
         self.owner.pop(session, None)
         self.last.pop(session, None)
+        self.left.discard(session)
+        self.unread.pop(session, None)
         mine = self.by_client.get(key)
         if mine is not None:
             mine.pop(session, None)

@@ -7,11 +7,14 @@ descriptor), and the X-Forwarded-For header of any loopback peer believed. `serv
 
 - at most `max_connections` connections open (503 past it), and at most `connections_per_peer` from one peer that
   is not a trusted proxy (429; behind a proxy every visitor shares the proxy's connections, and digitnet/guard.py
-  counts each visitor's open requests instead); the file-descriptor limit raised to what the cap needs;
+  counts each visitor's open requests instead), an IPv6 peer counted with its whole /48 (client.network_of: one
+  customer's prefix); the file-descriptor limit raised to what the cap needs;
 - a request's headers complete within HEADER_TIMEOUT_S of the connection opening or of the previous answer
   (else 408 and the connection closed), idle keep-alive connections closed after KEEP_ALIVE_S, headers at most
   MAX_HEADER_BYTES;
 - no proxy headers read by uvicorn: digitnet/client.py decides who the client is (`trusted_proxies`);
+- a client's faults (leaving mid-request, a stream refused after it began) one line in the log, not a traceback,
+  at most a minute's worth (digitnet/serverlog.py);
 - the guard (digitnet/guard.py) told which Gradio app it guards, and responses gzipped inside it, a bounded number
   at once (digitnet/compression.py), Gradio's own Brotli middleware (outside the guard) taken out;
 - the pad's WebSocket (digitnet/live.py, at live.PATH on Gradio's own app, behind the guard) when the app has a
@@ -45,11 +48,12 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from digitnet import live
-from digitnet.client import Trust, client_of, parse_address
+from digitnet.client import Trust, network_of, parse_address
 from digitnet.compression import Compression
 from digitnet.guard import MAX_JSON_BODY, Guard, Limits
 from digitnet.internals import GradioInternals, without_brotli
 from digitnet.internals import routes as routes_of
+from digitnet.serverlog import OneLine
 from digitnet.settings import Settings
 
 HEADER_TIMEOUT_S = 10.0
@@ -154,22 +158,28 @@ class Connections:
         self.by_peer: Counter[str] = Counter()
 
     def admit(self, peer: str) -> bytes | None:
-        """Count a new connection from `peer` (an address, or its client: an IPv6 /64), or the answer that
-        refuses it."""
+        """Count a new connection from `peer` (the address it comes from), or the answer that refuses it. Peers
+        are counted by network (an IPv4 address; an IPv6 /48, one customer's whole prefix: client.network_of)."""
         if self.open >= self.total:
             return _raw_reply(503, "Service Unavailable", "the server has too many connections; try again shortly")
-        limited = parse_address(peer) not in self.trust
-        if limited and self.by_peer[peer] >= self.per_peer:
+        address = parse_address(peer)
+        key = self._key(peer, address)
+        if address not in self.trust and self.by_peer[key] >= self.per_peer:
             return _raw_reply(429, "Too Many Requests", f"at most {self.per_peer} connections per client")
         self.open += 1
-        self.by_peer[peer] += 1
+        self.by_peer[key] += 1
         return None
 
     def release(self, peer: str) -> None:
+        key = self._key(peer, parse_address(peer))
         self.open -= 1
-        self.by_peer[peer] -= 1
-        if self.by_peer[peer] <= 0:
-            del self.by_peer[peer]
+        self.by_peer[key] -= 1
+        if self.by_peer[key] <= 0:
+            del self.by_peer[key]
+
+    @staticmethod
+    def _key(peer: str, address) -> str:
+        return peer if address is None else network_of(address)
 
 
 class Socket(WebSocketsSansIOProtocol):
@@ -190,8 +200,7 @@ def bounded_protocol(connections: Connections, header_timeout: float = HEADER_TI
     class Bounded(H11Protocol):
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
-            address = parse_address(self.client[0]) if self.client else None
-            self.peer = client_of(address) if address is not None else "unknown"
+            self.peer = self.client[0] if self.client else "unknown"
             self.header_timer: asyncio.TimerHandle | None = None
             refusal = connections.admit(self.peer)
             self.admitted = refusal is None
@@ -253,7 +262,7 @@ def serve(app: App, server_name: str | None = None, server_port: int | None = No
     total = raise_file_limit(settings.max_connections)
     connections = Connections(total, settings.connections_per_peer, Trust(settings.trusted_proxies))
     config = uvicorn.Config(
-        asgi,
+        OneLine(asgi),
         host=host,
         port=port,
         log_level="warning",

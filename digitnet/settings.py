@@ -29,13 +29,19 @@ VERSION = "DIGITNET_VERSION"
 VISITORS_REPO = "DIGITNET_VISITORS_REPO"
 VISITORS_PUSH_MINUTES = "DIGITNET_VISITORS_PUSH_MINUTES"
 
+# Unset, DIGITNET_TRUSTED_PROXIES trusts no proxy, except on a Hugging Face Space: there the app is reached only
+# through the Space's proxy, from a private address, and the proxy appends the visitor's address to X-Forwarded-For.
+# Elsewhere (a LAN, Docker, a VPN, a cloud) a private peer may be anyone, so a proxy is trusted only when named
+# (docs/hosting.md).
+SPACE_PROXIES = "private"
+
 
 @dataclass(frozen=True)
 class Settings:
     """The app's settings; the defaults are what an unset variable gives."""
 
     data: Path | None = None  # the MNIST folder (the lab's; None: ./data)
-    trusted_proxies: str = "private"  # whose X-Forwarded-For is believed (digitnet/client.py, Trust)
+    trusted_proxies: str = "none"  # whose X-Forwarded-For is believed (client.Trust; on a Space, SPACE_PROXIES)
     max_connections: int = 2048  # open connections in all (503 past it)
     connections_per_peer: int = 256  # from one peer that is not a trusted proxy (429); a school's NAT is one address
     upload_mb_per_minute: float | None = None  # per client (None: the guard's, Limits.upload_bytes_per_minute)
@@ -62,7 +68,7 @@ class Settings:
         d = cls()
         return cls(
             data=read(DATA, Path, d.data),
-            trusted_proxies=environ.get(TRUSTED_PROXIES, d.trusted_proxies),
+            trusted_proxies=environ.get(TRUSTED_PROXIES, SPACE_PROXIES if on_a_space(environ) else d.trusted_proxies),
             max_connections=read(MAX_CONNECTIONS, int, d.max_connections),
             connections_per_peer=read(CONNECTIONS_PER_PEER, int, d.connections_per_peer),
             upload_mb_per_minute=read(UPLOAD_MB_PER_MINUTE, float, d.upload_mb_per_minute),
@@ -81,12 +87,19 @@ class Settings:
         return int(self.visitors_max_mb * 2**20)
 
 
+def on_a_space(environ: Mapping[str, str]) -> bool:
+    """Whether the app runs on a Hugging Face Space: SPACE_ID (`user/name`), which the Spaces runtime sets in every
+    Space (its "helper environment variables"). Not SYSTEM=spaces, which Gradio's `get_space` reads: the Space's
+    image sets it, so it stays set when the image is run anywhere else."""
+    return bool(environ.get("SPACE_ID", "").strip())
+
+
 def visitors_dir(environ: Mapping[str, str]) -> Path | None:
     """The visitors' store's folder: DIGITNET_VISITORS_DIR (`off`: None, nothing kept); without it /data/visitors on
     a Hugging Face Space with persistent storage (/data writable), else ~/.local/share/digitnet/visitors."""
     if value := environ.get(VISITORS_DIR):
         return None if value.strip().lower() == "off" else Path(value)
     data = Path("/data")
-    if environ.get("SPACE_ID") and data.is_dir() and os.access(data, os.W_OK):
+    if on_a_space(environ) and data.is_dir() and os.access(data, os.W_OK):
         return data / "visitors"
     return Path(environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "digitnet" / "visitors"

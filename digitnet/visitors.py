@@ -2,13 +2,18 @@
 
 A row is a drawing from the pad (never an upload), its pen width, the label the visitor gave ("0"-"9" or
 "not a digit"), whether they simply agreed with the answer shown, each network's answer at the time, the app's
-version and the time (UTC). No address, no cookie, no session id. See docs/visitors.md.
+version and the time (UTC), and its `uid`: a UUID given when it is kept, the same in every copy of the row, so
+that copies of stores (a dataset's shards, digitnet/visitors_push.py) read as one set with each drawing once. No
+address, no cookie, no session id. See docs/visitors.md.
 
 Where: the folder the store is opened in (the app's: DIGITNET_VISITORS_DIR or its default, digitnet/settings.py;
 the app opens it, and starts its push when one is set, digitnet/visitors_push.py). The file is visitors.sqlite3 in
 WAL mode with synchronous=FULL: `Store.add` returns only once the row's commit is on disk, so an acknowledged
 drawing survives a kill -9 of the server (and a power cut). The schema's version is SQLite's user_version; opening
 an older file migrates it (MIGRATIONS), a newer one is refused.
+
+Reading (`read`) takes one store file, or a folder: every store file in it (a store's folder, a dataset of
+shards), merged by `uid`.
 
 Bounded: a drawing as digitnet/drawing.py bounds /draw's; the file holds at most MAX_ROWS rows and MAX_BYTES bytes
 of strokes and answers (the app's: DIGITNET_VISITORS_MAX_ROWS / _MAX_MB), after which `add` politely keeps nothing
@@ -22,18 +27,38 @@ import json
 import sqlite3
 import subprocess
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 FILE = "visitors.sqlite3"
+SHARDS = "shards"  # a dataset's folder of shards (digitnet/visitors_push.py)
 NOT_A_DIGIT = "not a digit"
 LABELS = (*map(str, range(10)), NOT_A_DIGIT)
 MAX_ROWS = 200_000
 MAX_BYTES = 512 * 2**20  # a typical drawing takes 1-3 KB, the largest the pad allows about 60 KB
 ROOT = Path(__file__).resolve().parent.parent
 
-# Each entry takes a file from version i to i + 1 (user_version 0: a new, empty file).
+# The namespace of the uids a migration gives rows kept before rows had one (`old_uid`).
+UID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "digitnet:visitors:drawings")
+
+
+def old_uid(*fields: object) -> str:
+    """The uid of a row kept before rows had one: a UUID (version 5) of its own fields, so that every copy of the
+    row (the live store, an older snapshot pushed from it, read through a migrated copy) gets the same one."""
+    return str(uuid.uuid5(UID_NAMESPACE, json.dumps(fields, separators=(",", ":"))))
+
+
+def add_uids(conn: sqlite3.Connection) -> None:
+    """Migration 3: every row gets its `uid` (`old_uid` of its fields); the store gives new rows a random one."""
+    conn.execute("ALTER TABLE drawings ADD COLUMN uid TEXT")
+    conn.create_function("old_uid", 8, old_uid, deterministic=True)
+    conn.execute("UPDATE drawings SET uid = old_uid(id, created, app_version, strokes, width, label, agreed, answers)")
+    conn.execute("CREATE UNIQUE INDEX drawings_uid ON drawings (uid)")
+
+
+# Each entry (SQL, or a function of the connection) takes a file from version i to i + 1 (0: a new, empty file).
 MIGRATIONS = (
     """CREATE TABLE drawings (
         id INTEGER PRIMARY KEY,
@@ -47,6 +72,8 @@ MIGRATIONS = (
     )""",
     # 2: the network whose answer the visitor was shown (what "yes" agreed with)
     "ALTER TABLE drawings ADD COLUMN model TEXT",
+    # 3: a uid that survives copies and merges
+    add_uids,
 )
 VERSION = len(MIGRATIONS)
 
@@ -73,7 +100,11 @@ def migrate(conn: sqlite3.Connection, upto: int = VERSION) -> int:
         if had > VERSION:
             raise StoreError(f"the visitors' store has schema version {had}; this digitnet reads up to {VERSION}")
         for version in range(had, upto):
-            conn.execute(MIGRATIONS[version])
+            step = MIGRATIONS[version]
+            if callable(step):
+                step(conn)
+            else:
+                conn.execute(step)
             conn.execute(f"PRAGMA user_version = {version + 1}")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -96,10 +127,11 @@ def connect(path: Path) -> sqlite3.Connection:
 
 @dataclass(frozen=True)
 class Saved:
-    """What `add` did: the row's id, or None with the reason nothing was kept."""
+    """What `add` did: the row's id (and uid), or None with the reason nothing was kept."""
 
     id: int | None
     reason: str | None = None
+    uid: str | None = None
 
 
 class Store:
@@ -129,17 +161,18 @@ class Store:
         answers_json = json.dumps(answers, separators=(",", ":"))
         size = len(strokes_json) + len(answers_json)
         created = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+        uid = str(uuid.uuid4())
         with self.lock:
             if self.rows >= self.max_rows or self.bytes + size > self.max_bytes:
                 return Saved(None, "full")
             cur = self.conn.execute(
-                "INSERT INTO drawings (created, app_version, strokes, width, label, agreed, answers, model) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (created, self.version, strokes_json, int(width), label, int(agreed), answers_json, model),
+                "INSERT INTO drawings (created, app_version, strokes, width, label, agreed, answers, model, uid) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (created, self.version, strokes_json, int(width), label, int(agreed), answers_json, model, uid),
             )  # autocommit: the row is committed (and synced) when execute returns
             self.rows += 1
             self.bytes += size
-            return Saved(cur.lastrowid)
+            return Saved(cur.lastrowid, uid=uid)
 
     def close(self) -> None:
         with self.lock:
@@ -153,7 +186,7 @@ def read_only(path: Path) -> str:
 
 @dataclass
 class Row:
-    """One kept drawing, as read back."""
+    """One kept drawing, as read back (`id`: its number in the file it was read from; `uid`: the same everywhere)."""
 
     id: int
     created: str
@@ -164,19 +197,28 @@ class Row:
     agreed: bool
     answers: dict[str, dict]
     model: str | None
+    uid: str
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
 
-def read(path: str | Path) -> Iterator[Row]:
-    """Every row of a store file (or of the folder holding one), oldest first; an older file is read through a
-    migrated copy in memory, so reading never changes the file."""
+def files(path: str | Path) -> list[Path]:
+    """The store files at `path`: the file itself; or in a folder (a store's, a dataset's download, a folder of
+    shards), its `visitors.sqlite3` first, then the other `*.sqlite3` in it and in its `shards/` folder, by name.
+    Nothing deeper: not the `.cache` that huggingface_hub downloads beside the files, nor the `push/` copy an older
+    version kept beside a store."""
     path = Path(path)
-    if path.is_dir():
-        path = path / FILE
-    if not path.exists():
-        raise StoreError(f"{path}: no visitors' store there")
+    if not path.is_dir():
+        return [path] if path.exists() else []
+    first = [path / FILE] if (path / FILE).is_file() else []
+    others = [*path.glob("*.sqlite3"), *(path / SHARDS).glob("*.sqlite3")]
+    return first + sorted(p for p in others if p.is_file() and p != path / FILE)
+
+
+def read_file(path: Path) -> Iterator[Row]:
+    """Every row of one store file, oldest first; an older file is read through a migrated copy in memory, so
+    reading never changes the file."""
     conn = sqlite3.connect(read_only(path), uri=True)
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -188,10 +230,49 @@ def read(path: str | Path) -> Iterator[Row]:
             migrate(conn)
         elif version > VERSION:
             raise StoreError(f"{path} has schema version {version}; this digitnet reads up to {VERSION}")
-        query = "SELECT id, created, app_version, strokes, width, label, agreed, answers, model FROM drawings"
+        query = "SELECT id, created, app_version, strokes, width, label, agreed, answers, model, uid FROM drawings"
         for r in conn.execute(query + " ORDER BY id"):
-            yield Row(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], bool(r[6]), json.loads(r[7]), r[8])
+            yield Row(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], bool(r[6]), json.loads(r[7]), r[8], r[9])
     except sqlite3.DatabaseError as e:
         raise StoreError(f"{path} is not a readable visitors' store: {e}") from e
     finally:
         conn.close()
+
+
+def read(path: str | Path) -> Iterator[Row]:
+    """Every row at `path` (a store file, or a folder of them: `files`) as one set: each uid once, the first copy
+    met (files in `files`' order, each file's rows oldest first)."""
+    found = files(path)
+    if not found:
+        where = Path(path) / FILE if Path(path).is_dir() else Path(path)
+        raise StoreError(f"{where}: no visitors' store there")
+    seen: set[str] = set()
+    for file in found:
+        for row in read_file(file):
+            if row.uid not in seen:
+                seen.add(row.uid)
+                yield row
+
+
+def merge(path: str | Path, out: str | Path) -> int:
+    """Write every row at `path` (`read`: each uid once) into a new store file `out`, uids kept (ids renumbered in
+    `read`'s order); returns the row count. One file for a dataset of many shards."""
+    out = Path(out)
+    if out.exists():
+        raise StoreError(f"{out} exists; merge writes a new file")
+    rows = list(read(path))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(out, isolation_level=None)
+    try:
+        migrate(conn)
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO drawings (created, app_version, strokes, width, label, agreed, answers, model, uid) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(r.created, r.app_version, json.dumps(r.strokes, separators=(",", ":")), r.width, r.label,
+              int(r.agreed), json.dumps(r.answers, separators=(",", ":")), r.model, r.uid) for r in rows],
+        )  # fmt: skip
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return len(rows)

@@ -16,10 +16,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import torch
 from PIL import Image
 
+from digitnet.guard import Limits
 from digitnet.lab import browser
 from digitnet.lab.data import load_mnist, to_float
 from digitnet.lab.replicas import wait_for_port
@@ -68,18 +70,36 @@ def shared_server_left_as_found(request: pytest.FixtureRequest) -> Iterator[None
 
 
 def check_fresh_visitor(server: Server, timeout: float = FRESH_S) -> None:
-    """A fresh default client gets its /draw event and a live drawing answered within `timeout` seconds each."""
+    """A fresh default client gets its whole queue share at once (PER_CLIENT /draw events joined together, none
+    refused: no event of an earlier test is left waiting, running or unread), each answered within `timeout` seconds,
+    and a live drawing answered within `timeout` seconds."""
     seven = pad_value()
-    client = server.client()
-    try:
-        answer = client.submit(seven, "cnn", api_name="/draw").result(timeout=timeout)[0]
-    finally:
-        client.close()
-    assert answer["digit"] == 7, f"the shared server answered a fresh visitor's /draw with {answer}"
+    url, session = server.url.rstrip("/"), "fresh-visitor"
+    config = httpx.get(f"{url}/config").json()
+    draw = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "draw")
+    body = {"data": [seven, "cnn"], "fn_index": draw, "session_hash": session}
+    joins = [httpx.post(f"{url}/gradio_api/queue/join", json=body) for _ in range(Limits().per_client)]
+    refused = [r.text for r in joins if r.status_code != 200]
+    answers = []
+    with httpx.stream("GET", f"{url}/gradio_api/queue/data", params={"session_hash": session}, timeout=timeout) as s:
+        for line in s.iter_lines():
+            message = json.loads(line[5:]) if line.startswith("data:") else {}
+            if message.get("msg") == "process_completed":
+                answers.append((message.get("output") or {}).get("data", [{}])[0])
+            if len(answers) == len(joins) - len(refused) or message.get("msg") == "close_stream":
+                break
+    assert not refused, f"the shared server refused a fresh visitor's share of the queue: {refused}"
+    assert [a.get("digit") for a in answers] == [7] * len(joins), f"a fresh visitor's /draw answers: {answers}"
     with server.socket() as socket:
         socket.send(json.dumps(seven | {"model": "cnn", "seq": 1, "final": True}))
         reply = json.loads(socket.recv(timeout=timeout))
     assert reply.get("answer", {}).get("digit") == 7, f"the shared server answered a fresh live drawing with {reply}"
+
+
+@pytest.fixture(scope="session")
+def fresh_visitor():
+    """`fresh_visitor(server)`: the check every module using the shared server passes after its tests."""
+    return check_fresh_visitor
 
 
 @pytest.fixture(scope="session")

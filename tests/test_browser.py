@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
 
 from digitnet import models
 from digitnet.drawing import CANVAS
+from digitnet.guard import Limits
 
 TIMEOUT_MS = 60_000  # the shared CI cores can be slow; the wait ends as soon as the page updates
 DESKTOP, PHONE = {"width": 1280, "height": 1000}, {"width": 390, "height": 844}
@@ -295,3 +297,14 @@ def test_the_dark_theme_draws_light_ink_and_reads_it(chromium, server):
         assert [int(v) for v in re.findall(r"\d+", paper)[:3]] < [100, 100, 100], paper  # on dark paper
     finally:
         page.context.close()
+
+
+def test_tabs_closed_before_their_answers_leave_the_address_its_share(chromium, server, fresh_visitor):
+    """A visitor who closes (or reloads) the page between pen-up and the answer: nobody will read that result, so it
+    stops counting against the address's queue share (PER_CLIENT) once the page's stream is gone."""
+    for _ in range(Limits().per_client + 4):
+        page = open_page(chromium, server)
+        draw(page, SEVEN, steps=4)
+        page.context.close()
+    time.sleep(Limits().join_grace + 1)
+    fresh_visitor(server)

@@ -19,9 +19,10 @@ import pytest
 
 from attacks.clients import Api
 from digitnet import guard, ledgers
-from digitnet.client import Trust, client_key
-from digitnet.lab.serving import pad_value, visitor
+from digitnet.client import Trust, client_key, network_of
+from digitnet.lab.serving import pad_value, private_address, visitor
 from digitnet.page import SESSIONS
+from digitnet.settings import CONNECTIONS_PER_PEER, SPACE_PROXIES, TRUSTED_PROXIES, Settings
 
 MB = 2**20
 
@@ -36,6 +37,7 @@ async def read_body(scope, receive, send) -> None:
 
 
 PROXY = ("10.0.0.5", 40000)  # the Space's proxy, as the app's peer
+SPACE = Trust(SPACE_PROXIES)  # whom the app trusts on a Space (settings.from_env with SPACE_ID set): the proxy
 
 
 def space(app) -> httpx.AsyncClient:
@@ -51,7 +53,7 @@ def test_all_clients_together_cannot_upload_more_than_the_server_keeps(monkeypat
     clock = [1000.0]
     monkeypatch.setattr(ledgers.time, "monotonic", lambda: clock[0])
     # each 1 MB upload charges its multipart envelope and one file's disk overhead too: room for three, not four
-    app = guard.Guard(read_body, max_upload=2 * MB, uploads_held=3 * MB + 64 * 1024)
+    app = guard.Guard(read_body, trust=SPACE, max_upload=2 * MB, uploads_held=3 * MB + 64 * 1024)
 
     async def run() -> list[httpx.Response]:
         async with space(app) as client:
@@ -73,7 +75,7 @@ def test_the_shared_upload_budget_remembers_minutes_not_uploads(monkeypatch):
     """A flood of tiny uploads must not grow the guard's own memory with one entry per upload."""
     clock = [0.0]
     monkeypatch.setattr(ledgers.time, "monotonic", lambda: clock[0])
-    app = guard.Guard(read_body, max_upload=MB)
+    app = guard.Guard(read_body, trust=SPACE, max_upload=MB)
 
     async def run() -> None:
         async with space(app) as client:
@@ -91,8 +93,8 @@ def test_one_client_gets_its_minute_budget_and_its_window_remembers_seconds(monk
     clock = [0.0]
     monkeypatch.setattr(ledgers.time, "monotonic", lambda: clock[0])
     # bytes only here: the per-file charge and the files-a-minute limit have their own test
-    app = guard.Guard(read_body, max_upload=2 * MB, upload_bytes_per_minute=2 * MB + 64 * 1024, file_overhead=0,
-                      upload_files_per_minute=1000)  # fmt: skip
+    app = guard.Guard(read_body, trust=SPACE, max_upload=2 * MB, upload_bytes_per_minute=2 * MB + 64 * 1024,
+                      file_overhead=0, upload_files_per_minute=1000)  # fmt: skip
 
     async def run() -> list[int]:
         async with space(app) as client:
@@ -111,11 +113,13 @@ def test_one_client_gets_its_minute_budget_and_its_window_remembers_seconds(monk
     assert len(app.budget.client_bytes.windows["11.0.113.10"].sums) <= 4
 
 
-def test_the_client_is_the_rightmost_public_address_the_proxies_saw():
-    def key(peer: str, forwarded: str | None = None) -> str:
-        headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
-        return client_key({"client": (peer, 1234), "headers": headers})
+def key(peer: str, forwarded: str | None = None, trusted: str = SPACE_PROXIES) -> str:
+    """The client of a request from `peer` with X-Forwarded-For `forwarded`, trusting `trusted` (as on a Space)."""
+    headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+    return client_key({"client": (peer, 1234), "headers": headers}, Trust(trusted))
 
+
+def test_the_client_is_the_rightmost_public_address_the_proxies_saw():
     assert key("10.0.0.5", "11.22.33.44") == "11.22.33.44"  # behind the Space's proxy
     assert key("10.0.0.5", "6.6.6.6, 11.22.33.44") == "11.22.33.44"  # the visitor wrote its own header first
     assert key("10.0.0.5", "11.22.33.44, 100.64.0.9") == "11.22.33.44"  # a carrier-NAT hop is not the visitor
@@ -125,10 +129,6 @@ def test_the_client_is_the_rightmost_public_address_the_proxies_saw():
 
 
 def test_the_client_key_is_as_strict_as_the_proxy_in_front_allows():
-    def key(peer: str, forwarded: str | None = None, trusted: str = "private") -> str:
-        headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
-        return client_key({"client": (peer, 1234), "headers": headers}, Trust(trusted))
-
     # from loopback, not named as a proxy: the header is anyone's to write, so it never makes a new client
     assert {key("127.0.0.1", f"11.0.0.{i}") for i in range(20)} == {"127.0.0.1"}
     # named: the entry the proxy appended, past the proxies' own
@@ -137,25 +137,51 @@ def test_the_client_key_is_as_strict_as_the_proxy_in_front_allows():
     assert key("127.0.0.1", "11.22.33.44, 127.0.0.1", trusted="127.0.0.1") == "11.22.33.44"  # nginx's own hop
     # an entry that is not an address (a port, a name, garbage) never makes a client
     assert key("10.0.0.5", "11.22.33.44:5678") == "11.22.33.44"
-    assert key("10.0.0.5", "[2a00:1450::1]:443") == "2a00:1450::/64"  # IPv6: one client per /64
-    assert key("10.0.0.5", "2a00:1450::ffff:1") == key("2a00:1450::2") == "2a00:1450::/64"
     assert {key("10.0.0.5", f"client-{i}") for i in range(20)} == {"10.0.0.5"}
     assert key("10.0.0.5", "11.22.33.44, unknown") == "10.0.0.5"  # the proxy's own entry unreadable: the proxy
     # no proxy in front (DIGITNET_TRUSTED_PROXIES=none): the peer, whatever the header says
     assert key("10.0.0.5", "11.22.33.44", trusted="none") == "10.0.0.5"
 
 
-def test_the_trusted_proxies_setting_names_what_is_wrong():
-    with pytest.raises(ValueError, match="DIGITNET_TRUSTED_PROXIES.*'1'"):
-        Trust("1")
-    assert ipaddress.ip_address("10.1.2.3") in Trust("10.0.0.0/8, 127.0.0.1")
+def test_unless_on_a_space_a_private_peer_is_not_trusted_by_default():
+    """Measured before: with the default `private`, a client on a LAN, Docker or VPN network (a private peer) that
+    wrote a new X-Forwarded-For address on each connection kept 300 of 300 WebSockets. The default now trusts no
+    proxy, except on a Hugging Face Space (SPACE_ID set), where the peer is the Space's proxy."""
+    default = Settings.from_env({}).trusted_proxies
+    for peer in ("10.0.0.5", "172.17.0.1", "192.168.1.20", "100.64.0.9", "fd00::2", "127.0.0.1"):
+        assert {key(peer, f"11.0.0.{i}", trusted=default) for i in range(20)} == {key(peer, trusted="none")}
+        assert ipaddress.ip_address(peer) not in Trust(default)
+    space = Settings.from_env({"SPACE_ID": "someone/digitnet"}).trusted_proxies
+    assert key("10.16.3.80", "6.6.6.6, 11.22.33.44", trusted=space) == "11.22.33.44"  # the Space's proxy's entry
+    assert key("127.0.0.1", "11.22.33.44", trusted=space) == "127.0.0.1"  # not from loopback, even on a Space
+    assert key("11.1.1.1", "6.6.6.6", trusted=space) == "11.1.1.1"
+    # Gradio's image sets SYSTEM=spaces, and keeps it wherever the image runs: not a Space by itself
+    assert Settings.from_env({"SYSTEM": "spaces"}).trusted_proxies == "none"
+    # named, whatever the place
+    named = {"DIGITNET_TRUSTED_PROXIES": "172.17.0.1", "SPACE_ID": "someone/digitnet"}
+    assert key("172.17.0.1", "11.22.33.44", trusted=Settings.from_env(named).trusted_proxies) == "11.22.33.44"
+    assert key("10.0.0.5", "11.22.33.44", trusted=Settings.from_env(named).trusted_proxies) == "10.0.0.5"
+    assert Settings.from_env({"DIGITNET_TRUSTED_PROXIES": "private"}).trusted_proxies == "private"
+
+
+def test_an_ipv6_customer_is_one_client_per_56_and_one_network_per_48():
+    """A client was an IPv6 /64, and an ISP gives a home a /56 (256 /64s) and a business a /48 (65,536)."""
+    assert key("10.0.0.5", "[2a00:1450::1]:443") == "2a00:1450::/56"
+    assert key("10.0.0.5", "2a00:1450::ffff:1") == key("2a00:1450::2") == "2a00:1450::/56"
+    home = {key(f"2a00:1450:0:{i:x}::1") for i in range(256)}  # every /64 of one home's /56
+    business = {key(f"2a00:1450:0:{i:x}00::1") for i in range(256)} | {key(f"2a00:1450:0:{i:x}::9") for i in range(999)}
+    assert home == {"2a00:1450::/56"} and len(business) == 256  # a /48: at most 256 clients
+    networks = {network_of(ipaddress.ip_address(f"2a00:1450:0:{i:x}::1")) for i in range(0, 65536, 97)}
+    assert networks == {"2a00:1450::/48"}  # one customer's /48, however many /56s and /64s
+    assert key("::ffff:11.0.0.1") == "11.0.0.1" == network_of(ipaddress.ip_address("::ffff:11.0.0.1"))
+    assert key("11.0.0.1") != key("11.0.0.2")  # IPv4: an address is a client, as before
 
 
 def test_concurrent_uploads_from_one_client_stay_within_its_minute_budget():
     """Twenty 4.9 MB uploads at once from one address: the bytes are charged as they arrive, so the uploads
     accepted stay within the 50 MB budget even when all twenty may be in flight together (before: all 20 passed
     the check taken before any of them was counted, 98 MB)."""
-    app = guard.Guard(read_body, max_upload=5 * MB, uploads_at_once=20)
+    app = guard.Guard(read_body, trust=SPACE, max_upload=5 * MB, uploads_at_once=20)
 
     async def run() -> list[httpx.Response]:
         async with space(app) as client:
@@ -175,7 +201,7 @@ def test_one_client_has_at_most_two_uploads_at_once():
         await release.wait()
         await read_body(scope, receive, send)
 
-    app = guard.Guard(slow, max_upload=MB)
+    app = guard.Guard(slow, trust=SPACE, max_upload=MB)
 
     async def run() -> list[int]:
         async with space(app) as client:
@@ -193,7 +219,7 @@ def test_one_client_has_at_most_two_uploads_at_once():
 
 def test_many_clients_together_stay_within_the_shared_budget():
     """200 small uploads at once from 200 addresses against a 2 MB shared budget."""
-    app = guard.Guard(read_body, max_upload=MB, uploads_held=2 * MB)
+    app = guard.Guard(read_body, trust=SPACE, max_upload=MB, uploads_held=2 * MB)
 
     async def run() -> list[httpx.Response]:
         async with space(app) as client:
@@ -219,7 +245,7 @@ def test_upload_parts_count_as_files():
     """30 uploads of 1,000 four-byte parts once made 30,000 folders from 2.1 MB counted: now an upload has at most
     4 parts, a client at most 600 files a minute (here made 60), and each file counts as at least 8 KB against
     the byte budgets."""
-    app = guard.Guard(read_body, max_upload=MB, upload_files_per_minute=60)
+    app = guard.Guard(read_body, trust=SPACE, max_upload=MB, upload_files_per_minute=60)
 
     async def run() -> tuple[list[int], list[int]]:
         async with space(app) as client:
@@ -264,7 +290,7 @@ async def call(app, method: str, path: str, chunks: list[bytes], stall: bool = F
 
 
 def test_a_stalled_body_is_dropped_with_408_within_the_deadline():
-    app = guard.Guard(read_body, max_upload=MB, body_idle_s=0.5, body_deadline_s=2.0)
+    app = guard.Guard(read_body, trust=SPACE, max_upload=MB, body_idle_s=0.5, body_deadline_s=2.0)
     status, seconds = asyncio.run(call(app, "POST", "/gradio_api/queue/join", [b'{"data": ['], stall=True))
     assert status == 408 and seconds < 1.5
     status, seconds = asyncio.run(call(app, "POST", "/gradio_api/upload", [b"--x\r\n"], stall=True))
@@ -274,7 +300,7 @@ def test_a_stalled_body_is_dropped_with_408_within_the_deadline():
 
 
 def test_every_route_bounds_its_body():
-    app = guard.Guard(read_body, max_upload=MB)
+    app = guard.Guard(read_body, trust=SPACE, max_upload=MB)
     body = b"x" * (300 * 1024)
     assert asyncio.run(call(app, "POST", "/gradio_api/anything", [body]))[0] == 413  # JSON-sized on any route
     assert asyncio.run(call(app, "POST", "/", [body]))[0] == 413  # outside /gradio_api/ too
@@ -289,7 +315,7 @@ def test_streams_and_requests_per_client_are_capped():
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await asyncio.sleep(3600)
 
-    app = guard.Guard(held_open, max_upload=MB)
+    app = guard.Guard(held_open, trust=SPACE, max_upload=MB)
 
     async def run() -> list[int]:
         statuses: list[int] = []
@@ -438,6 +464,38 @@ def test_the_real_app_caps_its_connections(strict):
     assert httpx.get(strict.url + "config", timeout=30).status_code == 200
 
 
+@pytest.mark.parametrize("space", [None, "someone/digitnet"], ids=["off a Space", "on a Space"])
+def test_the_real_app_trusts_a_private_peer_only_on_a_space(start_app, space):
+    """`python app.py` with DIGITNET_TRUSTED_PROXIES unset, reached from a private address (this machine's own).
+    Off a Space that peer may be anyone on a LAN, Docker or VPN network: a new X-Forwarded-For address on each
+    connection still makes one client, and its connections are capped. Before, the default trusted every private
+    peer there: its connections were not capped and each header was a new client (a spoofing client kept 300 of
+    300 WebSockets). On a Space (SPACE_ID set) the private peer is the Space's proxy: each visitor it names is a
+    client of its own, and it carries everyone's connections."""
+    address = private_address()
+    if address is None:
+        pytest.skip("this machine has no private, non-loopback address to connect from")
+    env = {TRUSTED_PROXIES: None, "SPACE_ID": space, CONNECTIONS_PER_PEER: "4", "DIGITNET_VISITORS_DIR": "off"}
+    with start_app("app", env=env, host=address) as s:
+        assert httpx.get(s.url + "config", timeout=30).status_code == 200  # started, its first connections gone
+        held = [socket.create_connection((address, s.port), timeout=20, source_address=(address, 0)) for _ in range(4)]
+        try:
+            time.sleep(0.5)
+            over = socket.create_connection((address, s.port), timeout=20, source_address=(address, 0))
+            over.sendall(b"GET /config HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 11.0.0.99\r\nConnection: close\r\n\r\n")
+            assert answer(over).startswith(b"HTTP/1.1 200" if space else b"HTTP/1.1 429")  # capped unless a proxy
+            over.close()
+        finally:
+            for c in held:
+                c.close()
+        time.sleep(0.5)
+        codes = []
+        for i in range(12):  # /draw events never read, each claiming another visitor: one client holds at most 8
+            with Api(s, address=f"11.0.0.{i}", local=address) as api:
+                codes.append(api.submit("draw", [pad_value(), "cnn"]).status_code)
+        assert codes == [200] * 12 if space else codes.count(200) == guard.Limits().per_client, codes
+
+
 def test_live_calls_with_new_session_hashes_do_not_push_a_visitors_session_out(server):
     """Gradio keeps SESSIONS sessions, least recently used dropped first; each pad live call (component_server)
     with a new session hash used to make one, so enough of them pushed out a visitor's drawing ("fool it" then said
@@ -457,7 +515,7 @@ def test_live_calls_with_new_session_hashes_do_not_push_a_visitors_session_out(s
 def test_upload_progress_ids_are_short():
     """Gradio keeps an entry for every upload id a client asks about (2,000 random 15,000-character ids kept
     +46 MB): the page's ids are 11 letters and digits."""
-    app = guard.Guard(read_body, max_upload=MB)
+    app = guard.Guard(read_body, trust=SPACE, max_upload=MB)
 
     def progress(upload_id: str) -> int:
         scope_path = "/gradio_api/upload_progress"
@@ -478,6 +536,18 @@ def test_connections_are_capped_in_all_and_per_peer_but_not_for_a_trusted_proxy(
     assert conns.admit("11.0.0.2").startswith(b"HTTP/1.1 503")  # five open in all
     conns.release("11.0.0.1")
     assert conns.admit("11.0.0.2") is None
+
+
+def test_an_ipv6_customers_connections_are_counted_by_its_48():
+    from digitnet.server import Connections
+
+    conns = Connections(total=100, per_peer=3, trust=Trust("fd00::5"))
+    assert [conns.admit(f"2a00:1450:0:{i:x}00::1") for i in range(3)] == [None] * 3  # three /56s of one /48
+    assert conns.admit("2a00:1450:0:ff00::1").startswith(b"HTTP/1.1 429")
+    assert conns.admit("2a00:1451::1") is None  # another /48
+    assert all(conns.admit("fd00::5") is None for _ in range(5))  # an IPv6 proxy, named, carries everyone's
+    conns.release("2a00:1450:0:100::1")
+    assert conns.admit("2a00:1450:0:ff00::1") is None
 
 
 def test_the_open_files_limit_is_raised_to_what_the_connections_need():
@@ -505,7 +575,7 @@ def test_the_settings_give_the_guards_limits_and_the_servers_caps():
     limits = guard_limits(small)
     assert (limits.upload_bytes_per_minute, limits.uploads_held, limits.event_rates) == (
         int(1.5 * 2**20), 3 * 2**20, (("feedback", 7),))  # fmt: skip
-    assert (small.max_connections, small.connections_per_peer, small.trusted_proxies) == (40, 256, "private")
+    assert (small.max_connections, small.connections_per_peer, small.trusted_proxies) == (40, 256, "none")
     assert ipaddress.ip_address("10.0.0.1") not in Trust(
         Settings.from_env({"DIGITNET_TRUSTED_PROXIES": ""}).trusted_proxies
     )

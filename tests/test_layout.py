@@ -109,6 +109,7 @@ LAYERS: list[set[str]] = [
     # readout, the visitors' store's push, the server and the page
     {"digitnet.settings"},
     {"digitnet.client"},
+    {"digitnet.serverlog"},
     {"digitnet.views", "digitnet.pad", "digitnet.guard", "digitnet.compression"},
     {"digitnet.visitors_push", "digitnet.feedback", "digitnet.live"},
     {"digitnet.server"},

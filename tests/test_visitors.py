@@ -65,7 +65,7 @@ def test_an_older_file_is_migrated_and_a_newer_one_refused(tmp_path):
     check.close()
 
     store = visitors.Store(tmp_path)
-    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == visitors.VERSION == 2
+    assert store.conn.execute("PRAGMA user_version").fetchone()[0] == visitors.VERSION == 3
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.add([[5, 6, 7, 8]], 20, "not a digit", False, {}, "cnn").id == 2
     store.close()
@@ -75,7 +75,7 @@ def test_an_older_file_is_migrated_and_a_newer_one_refused(tmp_path):
     newer = sqlite3.connect(tmp_path / "newer" / visitors.FILE)
     newer.execute(f"PRAGMA user_version = {visitors.VERSION + 1}")
     newer.close()
-    with pytest.raises(visitors.StoreError, match="schema version 3"):
+    with pytest.raises(visitors.StoreError, match="schema version 4"):
         visitors.Store(tmp_path / "newer")
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / visitors.FILE).write_bytes(b"not a database " * 100)
@@ -136,14 +136,15 @@ def test_round_trip_draw_correct_read_back_export_evaluate(app, store_dir, mnist
 
     data_path, lines_path, data = lab_visitors.export(store_dir, tmp_path)
     ids = [r.id for r in replies]
-    exported = {int(i): k for k, i in enumerate(data.ids)}
+    where = {uid: k for k, uid in enumerate(data.ids)}  # an export names rows by uid
+    exported = {i: where[kept[i].uid] for i in ids}
     for j, rid in enumerate(ids):  # the export is what the server's renderer gave /draw
         assert np.abs(data.x[exported[rid]].numpy().astype(int) - seen[j].astype(int)).max() <= 1
     assert [json.loads(line)["id"] for line in lines_path.read_text().splitlines()] == sorted(kept)
     assert torch.equal(lab_visitors.Drawings.load(data_path).y, data.y)
 
     ours = lab_visitors.Drawings(data.x[[exported[r] for r in ids]], data.y[[exported[r] for r in ids]],
-                                 torch.tensor(ids))  # fmt: skip
+                                 [kept[r].uid for r in ids])  # fmt: skip
     results = lab_visitors.evaluate(ours, ["cnn", "cnn_oe"])
     cnn = results["cnn"]
     assert cnn["digits"] == 5 and cnn["non_digits"] == 1
@@ -405,33 +406,6 @@ def test_a_tap_the_moment_a_finger_lifts_from_the_pad_is_never_lost(chromium, ap
         page.context.close()
 
 
-def test_the_store_is_pushed_with_commit_scheduler_to_a_local_folder(tmp_path):
-    """The CommitScheduler path, offline: DIGITNET_VISITORS_REPO=dir:FOLDER commits snapshots into a folder."""
-    store = visitors.Store(tmp_path / "store")
-    pusher = visitors_push.start(store, f"dir:{tmp_path / 'hub'}", 0.5 / 60)  # every half second
-    try:
-        assert pusher is not None
-        for label in ("4", "not a digit", "7"):
-            store.add([[1, 2, 3, 4]], 20, label, False, {}, "cnn")
-        pushed = tmp_path / "hub" / visitors.FILE
-
-        def pushed_labels() -> list[str]:
-            try:
-                return [r.label for r in visitors.read(pushed)] if pushed.exists() else []
-            except visitors.StoreError:
-                return []
-
-        deadline = time.monotonic() + 30
-        while pushed_labels() != ["4", "not a digit", "7"] and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert pushed_labels() == ["4", "not a digit", "7"]  # a whole, readable database, not the live file
-        assert not (tmp_path / "hub" / (visitors.FILE + "-wal")).exists()
-    finally:
-        pusher.stop()
-        store.close()
-    assert visitors_push.start(visitors.Store(tmp_path / "other"), "") is None  # off unless configured
-
-
 def test_the_settings_say_where_the_store_is_its_caps_and_its_push(tmp_path, monkeypatch):
     """Every visitors' variable read once (digitnet/settings.py); the app's wiring opens the store with them and
     starts its push (the store itself never reads the environment nor knows it is pushed)."""
@@ -471,6 +445,6 @@ def test_train_adds_visitors_digits_to_a_recipes_data(tmp_path, mnist_test, caps
     recipe = dataclasses.replace(RECIPES["mlp"], epochs=1, limit=256)
     meta = train.run(recipe, device="cpu", out=tmp_path, quiet=True, calibrate=False, visitors=tmp_path / "store")
     assert meta["visitors"] == {"path": str(tmp_path / "store"), "digits": 5, "non_digits": 0,
-                                "ids": [1, 2, 3, 4, 5, 6]}  # fmt: skip
+                                "ids": [r.uid for r in visitors.read(tmp_path / "store")]}  # fmt: skip
     out = capsys.readouterr().out
     assert "261 training images" in out and "5 digits added to the training set, 0 of 1 non-digits" in out

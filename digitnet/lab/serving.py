@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import os
 import platform
 import socket
@@ -32,14 +33,19 @@ def free_port() -> int:
 class Server:
     """An app (app.py or benchmarks/noop_app.py) served by its own Python process on a free loopback port."""
 
-    def __init__(self, module: str = "app", timeout: float = 120.0, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, module: str = "app", timeout: float = 120.0, env: dict[str, str | None] | None = None,
+        host: str = "127.0.0.1", cwd: Path = ROOT,
+    ) -> None:  # fmt: skip
         """`env`: environment variables for the app's process, over those of this one and of `Server`'s own
-        (DIGITNET_TRUSTED_PROXIES=127.0.0.1: the simulated visitors' proxy is loopback, see `visitor`)."""
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        code = f"import {module} as m; m.launch(server_name='127.0.0.1', server_port={self.port}, quiet=True)"
+        (DIGITNET_TRUSTED_PROXIES=127.0.0.1: the simulated visitors' proxy is loopback, see `visitor`); None for a
+        variable: unset. `host`: the IPv4 address it listens on; `cwd`: the checkout whose app it runs."""
+        self.host, self.port = host, free_port()
+        self.url = f"http://{host}:{self.port}/"
+        code = f"import {module} as m; m.launch(server_name={host!r}, server_port={self.port}, quiet=True)"
         env = os.environ | {TRUSTED_PROXIES: "127.0.0.1", "PYTHONUNBUFFERED": "1"} | (env or {})
-        self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        env = {k: v for k, v in env.items() if v is not None}
+        self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=cwd, env=env, stdout=subprocess.DEVNULL)
         self._wait(timeout)
 
     def _wait(self, timeout: float) -> None:
@@ -48,7 +54,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                with socket.create_connection((self.host, self.port), timeout=1):
                     return
             except OSError:
                 time.sleep(0.2)
@@ -85,6 +91,18 @@ class Server:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def private_address() -> str | None:
+    """This machine's own IPv4 address on its way out (a LAN's, Docker's) when it is private and not loopback: a
+    peer the app sees as on a LAN, Docker or VPN network (`Server(host=...)`); None when there is none."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # sends nothing: a UDP socket only picks the route's source address
+        except OSError:
+            return None
+        address = ipaddress.ip_address(s.getsockname()[0])
+    return None if address.is_global or address.is_loopback or address.is_unspecified else str(address)
 
 
 def visitor(i: int) -> str:

@@ -2,10 +2,12 @@
 
 Export renders each kept drawing with the server's own renderer (digitnet/drawing.py: the strokes at their pen
 width, then preprocess_ink, as /draw does) into the lab's training format, a torch file of uint8 images N x 28 x 28
-(as lab/data.load_mnist gives them) with labels (0-9, NOT_A_DIGIT = -1 for "not a digit") and the rows' ids, and
-writes every row as JSON lines. Evaluation runs every served network on them: accuracy on the visitors' digits,
-the share of their digits flagged "not a digit", the share of their non-digits flagged, and the confusion, each
-figure with the count of rows behind it.
+(as lab/data.load_mnist gives them) with labels (0-9, NOT_A_DIGIT = -1 for "not a digit") and the rows' uids, and
+writes every row as JSON lines. Both read a store, or a folder of them (a dataset the app pushed shards to, as
+huggingface_hub.snapshot_download gives it, or its local folder) as one set, each drawing once (visitors.read).
+Evaluation runs every served network on them: accuracy on the visitors' digits, the share of their digits flagged
+"not a digit", the share of their non-digits flagged, and the confusion, each figure with the count of rows behind
+it.
 """
 
 from __future__ import annotations
@@ -32,16 +34,17 @@ class Drawings:
 
     x: torch.Tensor  # uint8 N x 28 x 28
     y: torch.Tensor  # int64 N: 0-9, or NOT_A_DIGIT
-    ids: torch.Tensor  # int64 N: the rows' ids in the store
+    ids: list[str]  # N: the rows' uids (the same in every copy of the store; an older export: their numbers)
     skipped: int = 0  # rows whose strokes leave no ink (none the endpoint keeps)
 
     def save(self, path: str | Path) -> None:
-        torch.save({"x": self.x, "y": self.y, "ids": self.ids}, path)
+        torch.save({"x": self.x, "y": self.y, "ids": list(self.ids)}, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Drawings:
         d = torch.load(path, weights_only=True)
-        return cls(d["x"], d["y"], d["ids"])
+        ids = d["ids"].tolist() if isinstance(d["ids"], torch.Tensor) else d["ids"]
+        return cls(d["x"], d["y"], [str(i) for i in ids])
 
 
 def label_number(label: str) -> int:
@@ -63,21 +66,22 @@ def drawings(rows: list[visitors.Row]) -> Drawings:
             continue
         images.append(np.round(x * 255).astype(np.uint8))
         labels.append(label_number(row.label))
-        ids.append(row.id)
+        ids.append(row.uid)
     x = torch.from_numpy(np.stack(images)) if images else torch.zeros((0, 28, 28), dtype=torch.uint8)
-    return Drawings(x, torch.tensor(labels, dtype=torch.int64), torch.tensor(ids, dtype=torch.int64), skipped)
+    return Drawings(x, torch.tensor(labels, dtype=torch.int64), ids, skipped)
 
 
 def load(path: str | Path) -> Drawings:
-    """Drawings from a store file or folder, or from an exported visitors.pt."""
+    """Drawings from a store file, a folder of them (a store's, a dataset of shards), or an exported visitors.pt."""
     path = Path(path)
-    if path.suffix == ".pt" or (path / DATA_FILE).exists() and not (path / visitors.FILE).exists():
+    if path.suffix == ".pt" or (path / DATA_FILE).exists() and not visitors.files(path):
         return Drawings.load(path if path.suffix == ".pt" else path / DATA_FILE)
     return drawings(list(visitors.read(path)))
 
 
 def export(store: str | Path, out: str | Path) -> tuple[Path, Path, Drawings]:
-    """Write visitors.pt (the lab's format) and visitors.jsonl (every row) into folder `out`."""
+    """Write visitors.pt (the lab's format) and visitors.jsonl (every row, each uid once) into folder `out`, from a
+    store or a folder of them (visitors.read)."""
     rows = list(visitors.read(store))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -182,4 +186,14 @@ def main_export(args: argparse.Namespace) -> int:
         return 2
     print(f"{len(data.y)} drawings -> {data_path} (uint8 28x28, labels 0-9 and {NOT_A_DIGIT} = not a digit); "
           f"every row -> {lines_path}" + (f"; {data.skipped} without ink skipped" if data.skipped else ""))  # fmt: skip
+    return 0
+
+
+def main_merge(args: argparse.Namespace) -> int:
+    try:
+        n = visitors.merge(args.store, args.out)
+    except (visitors.StoreError, OSError) as e:
+        print(f"error: {e}")
+        return 2
+    print(f"{n} drawings from {len(visitors.files(args.store))} store files -> {args.out}")
     return 0
